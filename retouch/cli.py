@@ -1,0 +1,219 @@
+"""The `retouch` command line. It only parses input, calls the library and shows or saves results.
+
+Exit codes: 0 when every file was handled, 1 when some file failed, 2 for usage errors (bad options,
+out-of-range values, unknown presets). Errors are one line naming the file or value and the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import click  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .params import ParamError  # noqa: E402
+
+
+class UsageProblem(click.UsageError):
+    """A bad value on the command line: exit 2 with a one-line message."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"retouch: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or "." not in key:
+            raise UsageProblem(f"--set {pair!r}: expected EDIT.PARAM=VALUE, e.g. skin.strength=0.4")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def _load_preset(name: str, only: tuple[str, ...] = (), settings: tuple[str, ...] = (),
+                 background: str | None = None):
+    """The preset with the command line's changes applied; bad values are usage errors (exit 2)."""
+    from . import presets
+    try:
+        preset = presets.load(name)
+        changes = _parse_settings(settings)
+        if background:
+            changes.update(_background_settings(background))
+        return presets.with_changes(preset, only=only, settings=changes)
+    except ParamError as error:
+        raise UsageProblem(str(error)) from None
+
+
+def _background_settings(value: str) -> dict[str, str]:
+    """--background COLOR|IMAGE -> background edit settings (an existing file means an image)."""
+    if Path(value).is_file():
+        return {"background.mode": "image", "background.image": value}
+    return {"background.mode": "color", "background.color": value}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="retouch")
+def main() -> None:
+    """Offline portrait retouching: every edit bounded and measured against the original."""
+
+
+@main.command()
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--overlay", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a PNG per photo with landmarks and region masks drawn.")
+def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None) -> None:
+    """Find faces: box, confidence and landmarks per face, and whether a person matte was found."""
+    from .face import analyse, draw_overlay
+    from .io import PhotoError, read, write_pixels
+    rows, failed = [], False
+    for path in photos:
+        try:
+            photo = read(path)
+            faces = analyse(photo, identity=False)
+        except PhotoError as error:
+            rows.append({"file": str(path), "error": str(error)})
+            failed = True
+            continue
+        row = {"file": str(path), "size": list(photo.size), "person_matte": faces.person is not None,
+               "faces": [{"box": list(f.box), "confidence": round(f.confidence, 3),
+                          "landmarks": len(f.landmarks)} for f in faces]}
+        if overlay:
+            target = overlay / f"{path.stem}.overlay.png"
+            write_pixels(draw_overlay(photo.pixels, faces), target)
+            row["overlay"] = str(target)
+        rows.append(row)
+    if as_json:
+        _echo_json(rows)
+    else:
+        for row in rows:
+            if "error" in row:
+                click.echo(f"{row['file']}: error: {row['error']}")
+                continue
+            faces = row["faces"]
+            click.echo(f"{row['file']}: {len(faces)} face{'s' if len(faces) != 1 else ''}, "
+                       f"person matte {'found' if row['person_matte'] else 'not found'}")
+            for number, face in enumerate(faces, 1):
+                click.echo(f"  face {number}: box {face['box']}, confidence {face['confidence']:.2f}, "
+                           f"{face['landmarks']} landmarks")
+            if "overlay" in row:
+                click.echo(f"  overlay: {row['overlay']}")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
+@click.option("--only", multiple=True, metavar="EDIT", help="Run only these edits (repeatable).")
+@click.option("--set", "settings", multiple=True, metavar="EDIT.PARAM=VALUE",
+              help="Change one parameter or strength within its limits (repeatable).")
+@click.option("--background", metavar="COLOR|IMAGE", help="Replace the background (#rrggbb, a name, or an image).")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG quality (default: the preset's).")
+@click.option("--overwrite", is_flag=True, help="Allow writing over an existing output file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+def apply(source: Path, target: Path, preset: str, only, settings, background, quality, overwrite,
+          as_json: bool) -> None:
+    """Retouch SOURCE into TARGET with the guard on, and write the edit record beside it."""
+    from .io import PhotoError
+    from .job import retouch_file
+    chosen = _load_preset(preset, only, settings, background)
+    try:
+        outcome = retouch_file(source, target, chosen, quality=quality, overwrite=overwrite)
+    except (PhotoError, FileExistsError) as error:
+        fail(str(error))
+    if as_json:
+        _echo_json(outcome.record)
+        return
+    click.echo(f"{source} -> {target} (preset {chosen.name})")
+    for step in outcome.record["steps"]:
+        line = f"  {step['edit']:<11} {step['requested']:.2f} -> {step['applied']:.2f}  {step['status']}"
+        if step["bound_by"]:
+            line += f" (bound by {', '.join(step['bound_by'])})"
+        elif step["note"] and step["status"] == "skipped":
+            line += f" ({step['note']})"
+        click.echo(line)
+    for warning in outcome.record["warnings"]:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"  {outcome.record['description']}")
+    click.echo(f"  record: {outcome.record_path}")
+
+
+@main.command(name="edits")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_edits(as_json: bool) -> None:
+    """List every edit with its parameters, ranges and hard maxima."""
+    from . import edits
+    table = {}
+    for name, edit in edits.load_all().items():
+        table[name] = {"doc": edit.doc, "needs_face": edit.needs_face,
+                       "strength": _declaration(edit.strength),
+                       "params": {p: _declaration(d) for p, d in edit.declarations.items()}}
+    if as_json:
+        _echo_json(table)
+        return
+    for name, entry in table.items():
+        click.echo(f"{name}: {entry['doc']}")
+        for pname, d in [("strength", entry["strength"])] + list(entry["params"].items()):
+            click.echo(f"  {name}.{pname:<16} default {d['default']:<6g} range {d['lo']:g}..{d['hi']:g}"
+                       f"  hard max {d['hard_max']:g}   {d['doc']}")
+
+
+def _declaration(declaration) -> dict:
+    return {"default": declaration.default, "lo": declaration.lo, "hi": declaration.hi,
+            "hard_max": declaration.limit, "doc": declaration.doc}
+
+
+@main.command(name="measure")
+@click.argument("original", type=click.Path(path_type=Path))
+@click.argument("retouched", type=click.Path(path_type=Path))
+@click.option("--preset", default="natural", show_default=True, help="Whose budget to judge by.")
+@click.option("--json", "as_json", is_flag=True, help="Print every measure as JSON.")
+def measure_command(original: Path, retouched: Path, preset: str, as_json: bool) -> None:
+    """Measure any RETOUCHED file against its ORIGINAL (even one retouched elsewhere)."""
+    from .io import PhotoError
+    from .job import compare_files
+    chosen = _load_preset(preset)
+    try:
+        report = compare_files(original, retouched, chosen.budget)
+    except PhotoError as error:
+        fail(str(error))
+    if as_json:
+        _echo_json(report)
+        return
+    for number, face in enumerate(report["metrics"]["faces"], 1):
+        values = ", ".join(f"{k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in face.items())
+        click.echo(f"face {number}: {values}")
+    frame = report["metrics"]["frame"]
+    click.echo(f"changed area: {frame['changed_area']:.1%}")
+    click.echo(report["verdict"])
+    sys.exit(0 if report["within_budget"] else 1)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def presets(context: click.Context) -> None:
+    """List the built-in presets (or `presets show NAME`)."""
+    if context.invoked_subcommand is None:
+        from . import presets as library
+        for name in library.builtin_names():
+            click.echo(f"{name:<12} {library.load(name).description}")
+
+
+@presets.command()
+@click.argument("name")
+def show(name: str) -> None:
+    """Print a preset's effective settings (NAME or a .toml file)."""
+    _echo_json(_load_preset(name).summary())

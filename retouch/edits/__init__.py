@@ -1,0 +1,91 @@
+"""The edit registry: one module per edit, each declaring a frozen Params dataclass and one pure function.
+
+An edit function takes (photo, faces, params) and returns a Change: the fully edited pixels of a box of
+the frame and the soft mask (0..1) of what it touched there. Edits never blend by strength, measure,
+or read files: the pipeline alone applies strength and blending, so an edit is always shown at 100%.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..params import Param, ParamError, build, declarations
+from ..photo import Box, Faces, Photo
+
+
+@dataclass
+class Change:
+    """An edit's output: `pixels` (float32 hxwx3) and `mask` (float32 hxw) covering `box` of the frame.
+
+    Outside `box` the edit changed nothing. `mask` marks where the edit acted; the pipeline's spill
+    measure checks that nothing outside it moved.
+    """
+
+    box: Box
+    pixels: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def nothing(cls, photo: Photo) -> "Change":
+        """An empty change (e.g. no face found)."""
+        return cls((0, 0, 0, 0), np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32))
+
+    @property
+    def empty(self) -> bool:
+        return self.mask.size == 0 or not np.any(self.mask > 0)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A registered edit: name, Params type, pure function, strength declaration and description."""
+
+    name: str
+    params_type: type
+    apply: Callable[[Photo, Faces, Any], Change]
+    strength: Param
+    needs_face: bool
+    doc: str
+
+    def params(self, values: dict[str, Any] | None = None, where: str | None = None) -> Any:
+        """Validated Params from a mapping (ParamError names the edit, parameter, value and range)."""
+        return build(self.params_type, values or {}, where or self.name)
+
+    def check_strength(self, value: Any, where: str | None = None) -> float:
+        return self.strength.check(value, f"{where or self.name}.strength")
+
+    @property
+    def declarations(self) -> dict[str, Param]:
+        return declarations(self.params_type)
+
+
+EDIT_MODULES = ("blemish", "skin", "light", "eyes", "teeth", "background")
+
+REGISTRY: dict[str, Edit] = {}
+
+
+def register(edit: Edit) -> Edit:
+    """Add an edit to the registry (each edit module calls this once at import)."""
+    REGISTRY[edit.name] = edit
+    return edit
+
+
+def get(name: str) -> Edit:
+    """The registered edit called `name`; ParamError lists the known edits otherwise."""
+    load_all()
+    if name not in REGISTRY:
+        raise ParamError(f"unknown edit {name!r} (known: {', '.join(REGISTRY)})")
+    return REGISTRY[name]
+
+
+def load_all() -> dict[str, Edit]:
+    """Import every edit module so the registry is complete."""
+    for module in EDIT_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{module}":
+                raise
+    return REGISTRY

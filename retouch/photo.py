@@ -1,0 +1,93 @@
+"""The data that flows through retouch: a Photo, the Faces found in it, and their Regions.
+
+Pixels are float32 RGB in 0..1, sRGB-encoded, full resolution. Boxes are (x0, y0, x1, y1) integer pixel
+coordinates, end-exclusive, in the full-resolution frame.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class Photo:
+    """A decoded photo with everything needed to write it back faithfully."""
+
+    pixels: np.ndarray                 # float32 HxWx3, 0..1, sRGB-encoded, orientation applied
+    bit_depth: int = 8                 # bits per channel of the source (8 or 16)
+    exif: bytes | None = None          # raw EXIF block (orientation already applied to pixels)
+    icc: bytes | None = None           # ICC profile of the source, if any
+    source: Path | None = None         # where it was read from
+    alpha: np.ndarray | None = None    # float32 HxW 0..1, kept aside and restored on PNG/TIFF output
+    preview: np.ndarray | None = None  # uint8 RGB embedded preview (RAW), for fast proxies
+    format: str = ""                   # source format name, e.g. "JPEG", "PNG", "TIFF", "RAW"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    def with_pixels(self, pixels: np.ndarray) -> "Photo":
+        """Same metadata, new pixels (the original is never modified)."""
+        return Photo(pixels, self.bit_depth, self.exif, self.icc, self.source, self.alpha,
+                     None, self.format)
+
+
+@dataclass
+class Region:
+    """A soft mask (float32 0..1) covering `box` of the full frame."""
+
+    box: Box
+    mask: np.ndarray
+
+    def full(self, shape: tuple[int, int]) -> np.ndarray:
+        """The mask pasted into a zero frame of `shape` (height, width)."""
+        frame = np.zeros(shape, np.float32)
+        x0, y0, x1, y1 = self.box
+        frame[y0:y1, x0:x1] = self.mask
+        return frame
+
+    def crop(self, box: Box) -> np.ndarray:
+        """The mask over another `box` of the frame (zero where this region has no coverage)."""
+        bx0, by0, bx1, by1 = box
+        out = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+        x0, y0, x1, y1 = max(bx0, self.box[0]), max(by0, self.box[1]), min(bx1, self.box[2]), min(by1, self.box[3])
+        if x1 > x0 and y1 > y0:
+            out[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0] = \
+                self.mask[y0 - self.box[1]:y1 - self.box[1], x0 - self.box[0]:x1 - self.box[0]]
+        return out
+
+
+@dataclass
+class Face:
+    """One face: its box, detection confidence, 478 landmarks, region masks and identity embedding."""
+
+    box: Box
+    confidence: float
+    landmarks: np.ndarray                          # float32 (478, 2) x, y in full-resolution pixels
+    regions: dict[str, Region] = field(default_factory=dict)
+    embedding: np.ndarray | None = None            # float32 (128,), L2-normalised
+
+    @property
+    def interocular(self) -> float:
+        """Distance between the eye centres (iris centres 468 and 473), in pixels."""
+        return float(np.linalg.norm(self.landmarks[468] - self.landmarks[473]))
+
+
+@dataclass
+class Faces:
+    """Everything analysis found in one photo: the faces and the soft person matte."""
+
+    items: list[Face]
+    person: np.ndarray | None = None   # float32 HxW 0..1 full resolution, None if no person found
+    size: tuple[int, int] = (0, 0)     # (width, height) of the frame the coordinates refer to
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

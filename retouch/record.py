@@ -1,0 +1,151 @@
+"""The edit record: what was done to a photo, as a JSON sidecar and an XMP packet.
+
+Every output says what was done to it: tool and version, preset and its hash, each step's requested and
+applied strength, every measure, the input's sha256, and the IPTC digital source type
+"algorithmicallyEnhanced". The XMP packet is embedded in the output where the format allows and also
+written as a sidecar (`NAME.EXT.xmp`, darktable's convention) next to the JSON (`NAME.EXT.retouch.json`).
+Review decisions (GUI, client gallery) are stored in the JSON record.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from . import __version__
+from .io import write_bytes_atomic
+
+DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicallyEnhanced"
+NAMESPACE = "http://ns.retouch-photo.org/record/1.0/"
+DECISIONS = ("approved", "rejected", "needs changes")
+
+# Plain words for each edit, used in client-facing summaries.
+_EDIT_WORDS = {
+    "blemish": "blemishes removed",
+    "skin": "skin gently evened",
+    "light": "lighting balanced",
+    "eyes": "eyes brightened",
+    "teeth": "teeth brightened",
+    "background": "background replaced",
+}
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def sidecar_paths(output: str | Path) -> tuple[Path, Path]:
+    """(JSON record path, XMP sidecar path) for an output file."""
+    output = Path(output)
+    return output.with_name(output.name + ".retouch.json"), output.with_name(output.name + ".xmp")
+
+
+def build(result_dict: dict, *, input_path: str | Path, input_sha256: str, output_path: str | Path,
+          preset_summary: dict) -> dict:
+    """The record of one retouched output, from `Result.as_dict()` and the file facts."""
+    return {
+        "tool": "retouch", "version": __version__, "created": now(),
+        "digital_source_type": DIGITAL_SOURCE_TYPE,
+        "input": {"path": str(input_path), "sha256": input_sha256},
+        "output": {"path": Path(output_path).name},
+        "preset": {"name": result_dict["preset"], "digest": result_dict["preset_digest"],
+                   "settings": preset_summary},
+        "faces": result_dict["faces"],
+        "steps": result_dict["steps"],
+        "metrics": result_dict["metrics"],
+        "summary": result_dict["summary"],
+        "budget": result_dict["budget"],
+        "warnings": result_dict["warnings"],
+        "description": describe(result_dict["steps"], result_dict["summary"], result_dict["budget"]),
+        "review": {"decision": None, "comment": "", "source": None, "time": None},
+    }
+
+
+def describe(steps: list[dict], summary: dict, budget: dict) -> str:
+    """One plain-language sentence for clients: what was done and the identity check."""
+    done = [_EDIT_WORDS.get(s["edit"], s["edit"]) for s in steps if s["applied"] > 0]
+    words = ", ".join(done) if done else "no changes needed"
+    identity = summary.get("identity")
+    if identity is None:
+        check = "identity check: no face measured"
+    elif identity >= budget.get("identity_min", 0.9):
+        check = "identity check: same person"
+    else:
+        check = "identity check: FAILED, please review"
+    return f"{words[0].upper()}{words[1:]}; {check}."
+
+
+def _text(value) -> str:
+    return "" if value is None else (f"{value:.4f}" if isinstance(value, float) else str(value))
+
+
+def _element(name: str) -> str:
+    """XMP property name for a measure: skin_de_mean -> SkinDeMean."""
+    return name.title().replace("_", "")
+
+
+def xmp_packet(record: dict) -> bytes:
+    """The record as an XMP packet (RDF/XML) any XMP reader parses."""
+    steps = "".join(
+        f'<rdf:li rdf:parseType="Resource"><retouch:Edit>{escape(s["edit"])}</retouch:Edit>'
+        f'<retouch:Requested>{s["requested"]}</retouch:Requested>'
+        f'<retouch:Applied>{s["applied"]}</retouch:Applied>'
+        f'<retouch:Status>{escape(s["status"])}</retouch:Status>'
+        f'<retouch:BoundBy>{escape(", ".join(s["bound_by"]))}</retouch:BoundBy></rdf:li>'
+        for s in record["steps"])
+    measures = "".join(f"<retouch:{_element(name)}>{escape(_text(value))}</retouch:{_element(name)}>"
+                       for name, value in record["summary"].items())
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '<rdf:Description rdf:about=""\n'
+        ' xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
+        ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
+        f' xmlns:retouch="{NAMESPACE}"\n'
+        f' Iptc4xmpExt:DigitalSourceType={quoteattr(record["digital_source_type"])}\n'
+        f' xmp:CreatorTool={quoteattr("retouch " + record["version"])}\n'
+        f' xmp:ModifyDate={quoteattr(record["created"])}\n'
+        f' retouch:Preset={quoteattr(record["preset"]["name"])}\n'
+        f' retouch:PresetDigest={quoteattr(record["preset"]["digest"])}\n'
+        f' retouch:InputSHA256={quoteattr(record["input"]["sha256"])}>\n'
+        f'<dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(record["description"])}'
+        '</rdf:li></rdf:Alt></dc:description>\n'
+        f'<retouch:Steps><rdf:Seq>{steps}</rdf:Seq></retouch:Steps>\n'
+        f'<retouch:Measures rdf:parseType="Resource">{measures}</retouch:Measures>\n'
+        '</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n'
+        '<?xpacket end="w"?>')
+    return packet.encode("utf-8")
+
+
+def write(record: dict, output: str | Path) -> tuple[Path, Path]:
+    """Write the JSON record and the XMP sidecar next to `output`, atomically."""
+    json_path, xmp_path = sidecar_paths(output)
+    write_bytes_atomic(xmp_path, xmp_packet(record))
+    write_bytes_atomic(json_path, json.dumps(record, indent=2).encode("utf-8"))
+    return json_path, xmp_path
+
+
+def read(output: str | Path) -> dict:
+    """The JSON record of an output file (FileNotFoundError naming it if there is none)."""
+    json_path, _ = sidecar_paths(output)
+    try:
+        return json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{json_path}: no edit record next to {Path(output).name}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{json_path}: edit record is not valid JSON ({error})") from None
+
+
+def set_review(output: str | Path, decision: str | None, comment: str = "", *, source: str,
+               time: str | None = None) -> dict:
+    """Store a review decision (approved / rejected / needs changes) and comment in the record."""
+    if decision is not None and decision not in DECISIONS:
+        raise ValueError(f"{output}: decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    record = read(output)
+    record["review"] = {"decision": decision, "comment": comment, "source": source, "time": time or now()}
+    json_path, _ = sidecar_paths(output)
+    write_bytes_atomic(json_path, json.dumps(record, indent=2).encode("utf-8"))
+    return record
