@@ -5,7 +5,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MODEL  := retouch/face/models/face_recognition_sface_2021dec_int8bq.onnx
 
-.PHONY: demo test models bench clean
+.PHONY: demo test models bench clean system-tools
+
+# Debian tools the tests drive: exiftool (reads our XMP back), chromium (client gallery), xvfb (real GUI
+# window). Installed only when missing; without root the tests that need them are skipped with a reason.
+SYSTEM_TOOLS := exiftool:libimage-exiftool-perl chromium:chromium Xvfb:xvfb
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +29,14 @@ models: $(MODEL)
 demo: $(STAMP) $(MODEL)
 	$(PY) -m retouch.demo
 
-test: $(STAMP) $(MODEL)
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null; \
+	  else echo "note: not root, so$$missing not installed; tests that need them will be skipped"; fi; fi
+
+test: $(STAMP) $(MODEL) system-tools
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 bench: $(STAMP) $(MODEL)

@@ -30,6 +30,7 @@ class FaceReference:
     texture_sigma: float
     texture_energy: float        # fine band-pass energy of the original's skin
     embedding: np.ndarray | None
+    redetected: np.ndarray | None = None  # landmarks re-detected on the original's crop (crop coords)
 
 
 @dataclass
@@ -71,8 +72,18 @@ def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> R
         if embedding is None and identity:
             embedding = _embed(original, face.landmarks)
         result.faces.append(FaceReference(face, box, skin, to_lab(crop[skin]), sigma,
-                                          _fine_energy(crop, skin, sigma), embedding))
+                                          _fine_energy(crop, skin, sigma), embedding,
+                                          _redetect(crop, face.landmarks - np.array(box[:2], np.float32))))
     return result
+
+
+def _redetect(crop: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
+    """Landmarks detected on a face crop, the detection nearest to `expected` (crop coordinates)."""
+    from .face import detect_landmarks
+    found = detect_landmarks(crop)
+    if not found:
+        return None
+    return min((f.landmarks for f in found), key=lambda points: np.linalg.norm(points - expected, axis=1).mean())
 
 
 # --- face measures: (reference face, current full image) -> value ------------------------------------
@@ -85,19 +96,20 @@ def identity(ref: FaceReference, current: np.ndarray) -> float | None:
     return float(np.dot(ref.embedding, now))
 
 
-def drift(ref: FaceReference, current: np.ndarray) -> float | None:
+def drift(ref: FaceReference, current: np.ndarray) -> float | None | dict:
     """Landmarks re-detected on the current image: mean displacement over the inter-ocular distance.
 
-    None when the face can no longer be found at all (the worst possible drift).
+    Both sides are detected the same way (on the face's crop), so the detector's own bias cancels.
+    None when the face can no longer be found at all (the worst possible drift); not reported at all
+    when even the original's crop gives no detection (nothing to compare with).
     """
-    from .face import detect_landmarks
+    if ref.redetected is None:
+        return {}
     x0, y0, x1, y1 = ref.crop_box
-    found = detect_landmarks(current[y0:y1, x0:x1])
-    if not found:
+    now = _redetect(current[y0:y1, x0:x1], ref.redetected)
+    if now is None:
         return None
-    expected = ref.face.landmarks - np.array([x0, y0], np.float32)
-    distances = [np.linalg.norm(f.landmarks - expected, axis=1).mean() for f in found]
-    return float(min(distances) / max(ref.face.interocular, 1.0))
+    return float(np.linalg.norm(now - ref.redetected, axis=1).mean() / max(ref.face.interocular, 1.0))
 
 
 def skin_de(ref: FaceReference, current: np.ndarray) -> dict[str, float]:

@@ -1,0 +1,107 @@
+"""The guarded pipeline: strength is applied only here, each step is measured against the original and
+a step that breaks the budget is backed off, and the result says so."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from retouch import edits, presets
+from retouch.edits import Change, Edit
+from retouch.params import Param, param
+from retouch.pipeline import retouch
+from retouch.presets import Step
+
+from portraits import faces, photo, side_by_side
+
+
+@dataclass(frozen=True)
+class BlurParams:
+    sigma: float = param(6.0, 0.5, 20.0, doc="blur radius")
+
+
+def _blur_faces(picture, found, params):
+    """Test-only dangerous edit: blurs each face far too much."""
+    if not len(found):
+        return Change.nothing(picture)
+    x0 = min(f.box[0] for f in found); y0 = min(f.box[1] for f in found)
+    x1 = max(f.box[2] for f in found); y1 = max(f.box[3] for f in found)
+    crop = picture.pixels[y0:y1, x0:x1]
+    return Change((x0, y0, x1, y1), cv2.GaussianBlur(crop, (0, 0), params.sigma),
+                  np.ones(crop.shape[:2], np.float32))
+
+
+DANGEROUS = Edit("test_blur", BlurParams, _blur_faces, Param(1.0, 0.0, 1.0, doc="test"), True, "test only")
+
+
+@pytest.fixture(autouse=True)
+def dangerous_edit():
+    edits.REGISTRY[DANGEROUS.name] = DANGEROUS
+    yield
+    edits.REGISTRY.pop(DANGEROUS.name, None)
+
+
+def _preset_with(*steps):
+    base = presets.load("natural")
+    return presets.dataclasses.replace(base, steps=tuple(steps))
+
+
+def test_guard_backs_off_a_dangerous_edit_until_identity_is_within_budget():
+    picture = photo("astronaut")
+    preset = _preset_with(Step("test_blur", 1.0, BlurParams(), DANGEROUS.strength))
+    result = retouch(picture, preset, faces=faces("astronaut"))
+    step = result.steps[0]
+    assert step.status in ("backed off", "dropped")
+    assert "identity" in step.bound_by or "texture" in step.bound_by
+    assert step.applied < 0.5
+    summary = result.as_dict()["summary"]
+    assert summary["identity"] >= preset.budget.identity_min
+    assert summary["texture"] >= preset.budget.texture_min
+    assert "lowered from 1.00" in step.note or "dropped" in step.note
+    side_by_side(picture.pixels, result.pixels, "pipeline_dangerous_blur.png")
+
+
+def test_unguarded_run_applies_the_full_requested_strength():
+    picture = photo("astronaut")
+    preset = _preset_with(Step("test_blur", 1.0, BlurParams(), DANGEROUS.strength))
+    result = retouch(picture, preset, faces=faces("astronaut"), guard=False)
+    assert result.steps[0].applied == 1.0 and result.metrics == {}
+
+
+def test_original_pixels_are_never_modified():
+    picture = photo("astronaut")
+    before = picture.pixels.copy()
+    retouch(picture, presets.load("natural"), faces=faces("astronaut"))
+    assert np.array_equal(picture.pixels, before)
+
+
+def test_natural_preset_keeps_the_person_and_reports_every_measure():
+    picture = photo("grace_hopper")
+    result = retouch(picture, presets.load("natural"), faces=faces("grace_hopper"))
+    summary = result.as_dict()["summary"]
+    assert set(summary) >= {"identity", "drift", "skin_de_mean", "skin_de_p95", "texture", "spill",
+                            "changed_area"}
+    assert not presets.load("natural").budget.breaches(summary)
+    assert all(s.status in ("applied", "backed off", "skipped") for s in result.steps)
+    side_by_side(picture.pixels, result.pixels, "pipeline_natural_grace_hopper.png")
+
+
+def test_background_replacement_does_not_move_identity():
+    picture = photo("astronaut")
+    preset = presets.with_changes(presets.load("natural"), only=("background",),
+                                  settings={"background.mode": "color", "background.color": "#808080"})
+    result = retouch(picture, preset, faces=faces("astronaut"))
+    summary = result.as_dict()["summary"]
+    assert result.steps[0].status == "applied"
+    assert summary["identity"] > 0.97
+    assert summary["changed_area"] > 0.3
+
+
+def test_no_face_skips_face_edits_with_a_warning():
+    from skimage import data
+    from retouch.photo import Photo
+    picture = Photo(data.coffee().astype(np.float32) / 255)
+    result = retouch(picture, presets.load("natural"))
+    assert any("no face" in w for w in result.warnings)
+    assert all(s.status == "skipped" for s in result.steps)
+    assert np.array_equal(result.pixels, picture.pixels)
