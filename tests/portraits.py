@@ -8,29 +8,20 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from PIL import Image
-from skimage import data
 
+from retouch import samples
+from retouch.io import unit_float
 from retouch.photo import Faces, Photo
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
-
-
-def grace_hopper_path() -> Path:
-    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+_RGB = {"astronaut": samples.astronaut_rgb, "grace_hopper": samples.grace_hopper_rgb}
 
 
 @functools.lru_cache(maxsize=None)
 def _pixels(name: str) -> np.ndarray:
-    if name == "astronaut":
-        rgb = data.astronaut()
-    elif name == "grace_hopper":
-        rgb = np.asarray(Image.open(grace_hopper_path()).convert("RGB"))
-    else:
-        raise KeyError(name)
-    return (rgb.astype(np.float32) / 255.0)
+    return unit_float(_RGB[name]())
 
 
 def photo(name: str) -> Photo:

@@ -8,7 +8,6 @@ import pytest
 
 from retouch.color import delta_e, luminance, to_lab, to_linear, to_srgb
 from retouch.edits import light
-from retouch.params import ParamError
 from retouch.pipeline import blend
 
 from portraits import faces, photo, save_png, side_by_side
@@ -93,8 +92,8 @@ def test_skin_colour_is_kept_while_light_changes(gradient_case):
     shift = chroma_shift(lit[where], after[where])
     ab_before, ab_after = to_lab(lit[where])[:, 1:], to_lab(after[where])[:, 1:]
     ab = np.linalg.norm(ab_before - ab_after, axis=1)
-    print(f"{name}: skin chroma/hue dE2000 (lightness normalised) mean {shift.mean():.3f} "
-          f"p95 {np.percentile(shift, 95):.3f}; raw a*b* shift mean {ab.mean():.2f} p95 {np.percentile(ab, 95):.2f}")
+    print(f"{name}: skin chroma/hue dE2000 (lightness normalised) mean {shift.mean():.4f} "
+          f"p95 {np.percentile(shift, 95):.4f}; raw a*b* shift mean {ab.mean():.2f} p95 {np.percentile(ab, 95):.2f}")
     assert np.percentile(shift, 95) <= 2.0 and shift.mean() <= 1.0
 
 
@@ -166,15 +165,9 @@ def test_gain_field_is_smooth_and_fades_out():
     assert rim <= 0.005
 
 
-def test_no_face_region_means_only_geometry_based_light():
-    """Without region masks (e.g. analysis could not build them) the edit still works from the landmarks."""
-    name = "astronaut"
+def test_works_from_the_landmarks_alone_when_regions_are_missing():
+    name = "grace_hopper"
     face = dataclasses.replace(faces(name).items[0], regions={})
     found = dataclasses.replace(faces(name), items=[face])
     change = light.apply(photo(name), found, light.Params())
-    assert np.isfinite(change.pixels).all()
-
-
-def test_target_band_must_be_ordered():
-    with pytest.raises(ParamError, match="light.target_low"):
-        light.Params(target_low=60.0, target_high=60.0)
+    assert not change.empty and np.isfinite(change.pixels).all()
