@@ -1,0 +1,115 @@
+"""Helpers shared by the skin edits (blemish, skin): per-face crops in CIELAB and frequency separation.
+
+Both edits split a face's skin into a low-frequency layer (tone) and a high-frequency layer (texture:
+pores, fine hair) and change only one of them, so the texture a viewer reads as skin survives. Blurs that
+must not mix skin with eyes, brows, lips or a spot being healed are normalised convolutions: each pixel
+is the weighted mean of its neighbours, the weights saying which neighbours may be used.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..color import from_lab, to_lab
+from ..photo import Box, Face, Faces, Photo
+from . import Change
+from ._tone import combine, crop, grow_box
+
+# Skin mask values above this count as skin (for noise estimates, and where spots may be healed).
+SKIN_CORE = 0.5
+# Weight of non-skin pixels in normalised blurs over skin: they count only where no skin is within reach.
+OUTSIDE_WEIGHT = 1e-3
+# Regions that are never skin, whatever the skin mask's soft edge says.
+FEATURES = ("eyes", "brows", "lips", "inner_mouth")
+# Blurs wider than this many sigmas (px) are computed on a shrunk copy.
+DIRECT_SIGMA = 4.0
+# Where a weight sum is below this share of its maximum the normalised blur has no neighbour to use.
+_EMPTY_WEIGHT = 1e-4
+
+
+def blur(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of an HxW or HxWxC float32 array (edges reflected).
+
+    Wide blurs run on a copy shrunk so the kernel spans about DIRECT_SIGMA pixels and are enlarged back:
+    the result is smooth, so nothing visible is lost, and a 24-megapixel face costs what a small one does."""
+    values = values.astype(np.float32)
+    sigma = max(float(sigma), 1e-3)
+    factor = int(sigma // DIRECT_SIGMA)
+    if factor < 2:
+        return cv2.GaussianBlur(values, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    height, width = values.shape[:2]
+    small = cv2.resize(values, (-(-width // factor), -(-height // factor)), interpolation=cv2.INTER_AREA)
+    # Shrinking (a box of `factor`) and enlarging (linear) blur too, by about factor**2 / 4 in variance.
+    small = cv2.GaussianBlur(small, (0, 0), np.sqrt(sigma ** 2 - factor ** 2 / 4) / factor,
+                             borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean of `values` (HxW or HxWxC) over the neighbours with `weights` > 0 only.
+
+    Pixels with no usable neighbour within reach get the plain blur (a fallback, never NaN)."""
+    weights = weights.astype(np.float32)
+    spread = weights[..., None] if values.ndim == 3 else weights
+    total = blur(weights, sigma)
+    total_b = total[..., None] if values.ndim == 3 else total
+    mean = blur(values * spread, sigma) / np.maximum(total_b, 1e-12)
+    empty = total_b < _EMPTY_WEIGHT * max(float(weights.max(initial=0.0)), 1e-12)
+    return np.where(empty, blur(values, sigma), mean).astype(np.float32)
+
+
+def split(values: np.ndarray, sigma: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) with low + high == values: `low` a (masked, if `weights`) Gaussian of `sigma`."""
+    low = blur(values, sigma) if weights is None else masked_blur(values, weights, sigma)
+    return low, (values - low).astype(np.float32)
+
+
+def robust_spread(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Per-channel standard deviation estimated from the median absolute deviation over `where`.
+
+    Robust to the very spots and blotches the edits look for, and relative to each face's own skin,
+    so the same rule works on dark and light skin without absolute thresholds."""
+    sample = values[where]
+    if sample.size == 0:
+        return np.ones(values.shape[2:] or (), np.float32)
+    centre = np.median(sample, axis=0)
+    return np.maximum(1.4826 * np.median(np.abs(sample - centre), axis=0), 1e-3).astype(np.float32)
+
+
+def skin_only(face: Face, box: Box) -> np.ndarray:
+    """The face's soft skin mask over `box`, forced to 0 wherever a feature region (FEATURES) reaches
+    0.5 and faded beside it: the features' own soft edges can never be treated as skin."""
+    skin = face.regions["skin"].crop(box)
+    for name in FEATURES:
+        if name in face.regions:
+            skin = skin * np.clip(1.0 - 2.0 * face.regions[name].crop(box), 0.0, 1.0)
+    return skin.astype(np.float32)
+
+
+FaceWork = Callable[[np.ndarray, np.ndarray, Face, Box], tuple[np.ndarray, np.ndarray] | None]
+
+
+def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Change:
+    """Run `work(lab, skin, face, box)` on every face's box grown by `margin` inter-ocular distances.
+
+    `lab` is the crop in CIELAB, `skin` the face's soft skin mask over it (skin_only); `work` returns
+    the edited Lab crop and the soft mask where it acted (or None). The per-face results become one
+    Change."""
+    parts = []
+    for face in faces:
+        if "skin" not in face.regions:
+            continue
+        box = grow_box(face.box, margin * face.interocular, photo.size)
+        skin = skin_only(face, box)
+        if not np.any(skin > 0):
+            continue
+        rgb = crop(photo.pixels, box)
+        done = work(to_lab(rgb), skin, face, box)
+        if done is None:
+            continue
+        lab, mask = done
+        pixels = np.where(mask[..., None] > 0, from_lab(lab), rgb).astype(np.float32)
+        parts.append(Change(box, pixels, mask.astype(np.float32)))
+    return combine(photo, parts)

@@ -1,0 +1,354 @@
+"""Blemish healing: find small temporary marks on the skin and heal them with the skin's own texture.
+
+Detection works in CIELAB inside the skin mask only (features excluded), at scales matched to spot
+sizes. At each scale a pixel's neighbourhood is compared with its surround (a normalised blur over skin,
+recomputed without the spots found, so it acts like a local median); the difference in L* (darker or
+brighter), a* (redder) and b* is divided by the skin's own robust noise (MAD), so the same relative
+rule finds the same marks on dark and light skin, with no absolute thresholds. A spot must stand out by
+the `sensitivity` threshold, and its radius, measured against the face, must lie between `min_size` and
+`max_size` inter-ocular distances. Larger marks (moles, birthmarks), points on a line (wrinkles, scars),
+groups of `freckle_count` or more spots close together (freckle clusters), spots touching the edge of
+the skin mask and any spot holding one of the `exclude` points are part of who the person is, and are
+kept. Manual `spots` (x, y, radius in full-resolution pixels) are healed as drawn.
+
+Healing separates tone from texture: a spot is filled by biharmonic interpolation from the clean skin
+around it (tone, continuing its gradients), and the high frequencies of the neighbouring clean patch
+whose texture matches best are added where the interpolation does not reach, so the patch has pores.
+
+Bounds: `max_size` has a hard maximum of 0.08 inter-ocular distances (a radius of about 5 mm), checked
+on a measure that never reads a large mark small: larger marks can never be removed, not even by a
+manual spot drawn larger than that (it is ignored). Healing a temporary mark completely is natural, so
+strength may reach 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+from skimage.restoration import inpaint_biharmonic
+
+from ..params import Param, ParamError, declarations, param
+from ..photo import Box, Face, Faces, Photo
+from . import Change, Edit, register
+from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
+
+# All sizes in inter-ocular distances unless named _PX.
+TEXTURE_SIZE = 0.03        # sigma splitting tone from texture (pores) when healing
+FRECKLE_GAP = 0.1          # spots whose footprints come this close belong to one group
+SURROUND = 2.0             # the surround's blur sigma, in detection sigmas
+SMOOTHING_PX = 0.6         # smallest detection sigma: below it is pixel noise
+HALF_MAX_RADIUS = 1.18     # half-maximum radius of a Gaussian, in sigmas (sqrt(2 ln 2))
+SCALE_WIDTH = 0.9          # a footprint's radius exceeds the spot's by this many detecting sigmas (in
+                           # quadrature; calibrated on synthetic flat and Gaussian spots in noise)
+BIG_MARK_READING = 0.8     # large flat marks measure at least this share of their radius (same calibration)
+COMPACT = 1.5              # a spot's whole extent (a third of its peak) may reach this many largest sizes
+THRESHOLDS = (9.0, 3.0)    # how far (noise units) a spot must stand out, at sensitivity 0 and 1
+TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
+OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
+
+
+def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
+    """Normalise `value` (a sequence of points, or the CLI text 'a,b;c,d') to a tuple of `width`-tuples."""
+    allowed = f"{width} non-negative numbers per point, e.g. '{example}'"
+    if isinstance(value, str):
+        value = [chunk.split(",") for chunk in value.replace(" ", "").split(";") if chunk]
+    try:
+        points = tuple(tuple(float(number) for number in point) for point in value)
+    except (TypeError, ValueError):
+        raise ParamError(f"{where}: {value!r} is not a list of points ({allowed})") from None
+    for point in points:
+        if len(point) != width or not all(np.isfinite(point)) or min(point) < 0 or (width == 3 and point[2] <= 0):
+            raise ParamError(f"{where}: point {point!r} is not allowed ({allowed}, radius > 0)")
+    return points
+
+
+@dataclass(frozen=True)
+class Params:
+    sensitivity: float = param(0.5, 0.0, 1.0, doc="how faint a spot may be and still be healed: 0 only strong "
+                               "marks, 1 faint ones too (relative to the skin's own noise)")
+    min_size: float = param(0.008, 0.0, 0.05, doc="smallest spot radius healed, share of the inter-ocular "
+                            "distance (smaller detail is pores and texture)")
+    max_size: float = param(0.05, 0.005, 0.2, hard_max=0.08,
+                            doc="largest spot radius healed, share of the inter-ocular distance; larger marks "
+                                "(moles, scars) are kept: hard max 0.08, about 5 mm, so they always are")
+    freckle_count: int = param(5, 2, 100, kind=int, doc="this many spots close together are a freckle "
+                               "cluster and are kept")
+    spots: tuple = ()      # manual spots (x, y, radius) in full-resolution pixels, healed as given
+    exclude: tuple = ()    # points (x, y) in full-resolution pixels: a detected spot holding one is kept
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spots", _points(self.spots, 3, "blemish.spots", "120,200,6;300,310,4"))
+        object.__setattr__(self, "exclude", _points(self.exclude, 2, "blemish.exclude", "120,200;300,310"))
+        if self.min_size > self.max_size:
+            raise ParamError(f"blemish.min_size: {self.min_size!r} is above max_size {self.max_size!r}")
+
+
+STRENGTH = Param(1.0, 0.0, 1.0, 1.0, "share of each spot healed; healing a temporary mark completely looks "
+                 "natural (the size limit, not strength, is what protects moles and scars)")
+
+# The largest radius ever healed, whatever the params: manual spots beyond it are ignored.
+LARGEST = declarations(Params)["max_size"].limit
+
+
+def detection_scales(smallest: float, largest: float) -> np.ndarray:
+    """Blur sigmas (px) matched to spot radii from `smallest` to `largest` px, a factor sqrt(2) apart."""
+    low = max(SMOOTHING_PX, smallest / HALF_MAX_RADIUS)
+    high = max(low, largest / HALF_MAX_RADIUS)
+    return low * np.sqrt(2) ** np.arange(int(np.floor(np.log(high / low) / np.log(np.sqrt(2)))) + 1)
+
+
+def spot_scores(lab: np.ndarray, skin: np.ndarray, *, scales: np.ndarray, threshold: float) -> np.ndarray:
+    """Per scale and pixel (scales x H x W, float16): how far the pixel's colour stands out from the
+    surrounding skin, in units of the skin's noise.
+
+    At each scale the pixel's neighbourhood (a Gaussian of that sigma) is compared with its surround
+    (SURROUND times wider); darker or brighter (L*), redder (a*) and yellower or bluer (b*) count, each
+    divided by its robust noise (MAD over the skin). The surround is a normalised blur over skin, computed
+    a second time without the spots found the first time, so it acts like a local median and spots do
+    not dim themselves."""
+    core = skin > SKIN_CORE
+    weights = skin + OUTSIDE_WEIGHT
+    stack = np.zeros((len(scales),) + skin.shape, np.float16)
+    for index, sigma in enumerate(scales):
+        smoothed = masked_blur(lab, weights, sigma)
+        surround = masked_blur(lab, weights, SURROUND * sigma)
+        noise = robust_spread(smoothed - surround, core)
+        found = (_standing_out(smoothed - surround, noise) * core >= threshold).astype(np.uint8)
+        reach = 2 * int(np.ceil(sigma)) + 1
+        candidates = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+        surround = masked_blur(lab, weights * (1 - candidates), SURROUND * sigma)
+        stack[index] = _standing_out(smoothed - surround, noise) * core
+    return stack
+
+
+def _standing_out(contrast: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Length of the Lab contrast in noise units, counting a* only where redder (greener is no blemish)."""
+    scaled = contrast / noise
+    scaled[..., 1] = np.maximum(scaled[..., 1], 0.0)
+    return np.sqrt((scaled ** 2).sum(axis=-1)).astype(np.float32)
+
+
+class Footprint(NamedTuple):
+    """A spot: its pixels, a boolean `mask` whose top-left corner is at (`y`, `x`) of the crop, and the
+    `margin` (px) its hole adds around them for the spot's soft edge."""
+
+    y: int
+    x: int
+    mask: np.ndarray
+    margin: int = 1
+
+    def paint(self, canvas: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+        """Set the footprint's pixels of `canvas` to True; the canvas's top-left is at `origin` (y, x)
+        of the crop, and whatever falls outside it is clipped."""
+        top, left = self.y - origin[0], self.x - origin[1]
+        height, width = canvas.shape
+        y0, x0 = max(0, top), max(0, left)
+        y1, x1 = min(height, top + self.mask.shape[0]), min(width, left + self.mask.shape[1])
+        if y1 > y0 and x1 > x0:
+            canvas[y0:y1, x0:x1] |= self.mask[y0 - top:y1 - top, x0 - left:x1 - left]
+
+    def hole(self) -> "Footprint":
+        """The pixels healing replaces: the footprint grown by its margin."""
+        return self.grown(self.margin)
+
+    def within(self, allowed: np.ndarray) -> bool:
+        """Whether every pixel of the footprint lies inside the crop and on `allowed` (crop-sized bool)."""
+        height, width = self.mask.shape
+        if self.y < 0 or self.x < 0 or self.y + height > allowed.shape[0] or self.x + width > allowed.shape[1]:
+            return False
+        return bool(allowed[self.y:self.y + height, self.x:self.x + width][self.mask].all())
+
+    def grown(self, pixels: int) -> "Footprint":
+        """The footprint dilated by a disc of radius `pixels`."""
+        padded = np.pad(self.mask, pixels).astype(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+        return Footprint(self.y - pixels, self.x - pixels, cv2.dilate(padded, kernel) > 0, self.margin)
+
+
+def semi_major(region: np.ndarray) -> float:
+    """Semi-major radius in pixels of a binary region (a disc of radius r gives r; a line, 0.58 x length)."""
+    ys, xs = np.nonzero(region)
+    if len(xs) < 2:
+        return 0.5
+    covariance = np.cov(np.stack([xs, ys]).astype(np.float64)) + np.eye(2) / 12.0
+    return float(2.0 * np.sqrt(np.linalg.eigvalsh(covariance)[-1]))
+
+
+def _region(scores: np.ndarray, at: tuple[int, int], level: float) -> np.ndarray:
+    """The connected region of `scores` >= `level` holding the pixel `at` (y, x)."""
+    _, parts = cv2.connectedComponents((scores >= level).astype(np.uint8), connectivity=8)
+    return parts == parts[at]
+
+
+def find_spots(stack: np.ndarray, scales: np.ndarray, *, threshold: float, sizes: tuple[float, float],
+               largest: float) -> list[Footprint]:
+    """The spots (from spot_scores' `stack`) whose radius lies within `sizes` px and never above `largest`.
+
+    A spot is a local maximum of the best score over scales, above the threshold (strongest first; a
+    peak inside an earlier spot's half-peak region is part of it). Its footprint is the connected region
+    around the peak where the score is at least half the peak's, at the finest scale that sees it at half
+    its best score (the least blurred view: a tight footprint). Its radius is the footprint's
+    semi-major radius less, in quadrature, SCALE_WIDTH times that scale; its hole's margin, half that
+    radius (at least a pixel), takes in the spot's soft edge. The mark as the best scale sees it must
+    be within BIG_MARK_READING of the hard limit `largest` (the least share of its radius a large flat
+    mark measures there at half its peak): a mole is never taken for a spot. And it must be compact:
+    at a third of its peak within COMPACT times the largest size (a dark point on a wrinkle or a scar
+    belongs to a line, and is kept).
+    """
+    best = stack.max(axis=0).astype(np.float32)
+    peaks = (best >= threshold) & (best >= cv2.dilate(best, np.ones((3, 3), np.uint8)))
+    ys, xs = np.nonzero(peaks)
+    order = np.argsort(-best[ys, xs])
+    pad = int(np.ceil(largest / BIG_MARK_READING)) + 2
+    height, width = best.shape
+    claimed = np.zeros(best.shape, bool)
+    found = []
+    for y, x in zip(ys[order], xs[order]):
+        if claimed[y, x]:
+            continue
+        y0, x0, y1, x1 = max(0, y - pad), max(0, x - pad), min(height, y + pad + 1), min(width, x + pad + 1)
+        at = (y - y0, x - x0)
+        strongest = stack[int(np.argmax(stack[:, y, x])), y0:y1, x0:x1]
+        mark = _region(strongest, at, best[y, x] / 2)
+        claimed[y0:y1, x0:x1] |= mark
+        fine = int(np.argmax(stack[:, y, x] >= best[y, x] / 2))
+        region = _region(stack[fine, y0:y1, x0:x1], at, float(stack[fine, y, x]) / 2)
+        radius = float(np.sqrt(max(semi_major(region) ** 2 - (SCALE_WIDTH * scales[fine]) ** 2, 0.0)))
+        if (sizes[0] <= radius <= sizes[1] and semi_major(mark) <= BIG_MARK_READING * largest
+                and semi_major(_region(strongest, at, best[y, x] / 3)) <= COMPACT * sizes[1]):
+            rows, columns = np.nonzero(region)
+            found.append(Footprint(int(y0 + rows.min()), int(x0 + columns.min()),
+                                   region[rows.min():rows.max() + 1, columns.min():columns.max() + 1],
+                                   max(1, int(round(radius / 2)))))
+    return found
+
+
+def drop_clusters(spots: list[Footprint], shape: tuple[int, int], *, gap: float, count: int) -> list[Footprint]:
+    """The spots that do not belong to a group of `count` or more spots closer than `gap` px."""
+    if len(spots) < count:
+        return spots
+    canvas = np.zeros(shape, bool)
+    for spot in spots:
+        spot.grown(max(1, int(round(gap / 2)))).paint(canvas)
+    _, groups = cv2.connectedComponents(canvas.astype(np.uint8), connectivity=8)
+    group_of = [int(groups[spot.y + spot.mask.shape[0] // 2, spot.x + spot.mask.shape[1] // 2]) for spot in spots]
+    members = np.bincount(group_of)
+    return [spot for spot, group in zip(spots, group_of) if members[group] < count]
+
+
+def holds_point(spot: Footprint, points: np.ndarray) -> bool:
+    """Whether any (x, y) of `points` (crop pixel coordinates) falls on the spot grown by a pixel."""
+    grown = spot.grown(1)
+    for x, y in np.round(points).astype(int):
+        row, column = y - grown.y, x - grown.x
+        if 0 <= row < grown.mask.shape[0] and 0 <= column < grown.mask.shape[1] and grown.mask[row, column]:
+            return True
+    return False
+
+
+def disc(x: float, y: float, radius: float) -> Footprint:
+    """The footprint of a manual spot (crop pixel coordinates): the circle the user drew, plus a pixel."""
+    reach = int(np.ceil(radius))
+    top, left = int(round(y)) - reach, int(round(x)) - reach
+    ys, xs = np.ogrid[top:top + 2 * reach + 1, left:left + 2 * reach + 1]
+    return Footprint(top, left, (xs - x) ** 2 + (ys - y) ** 2 <= max(radius, 0.5) ** 2)
+
+
+def texture_offset(high: np.ndarray, clean: np.ndarray, hole: np.ndarray, radius: float) -> tuple[int, int] | None:
+    """(dx, dy) of the neighbouring clean patch whose surrounding texture best matches the hole's ring.
+
+    Candidates lie just beyond the hole in OFFSET_DIRECTIONS directions; a candidate must be clean skin
+    over the hole and its ring. None when no neighbour is clean (arrays are one window of the crop)."""
+    ring_size = 2 * max(1, int(round(radius / 2))) + 1
+    ring = (cv2.dilate(hole.astype(np.uint8), np.ones((ring_size, ring_size), np.uint8)) > 0) & ~hole
+    ys, xs = np.nonzero(hole | ring)
+    ring_y, ring_x = np.nonzero(ring)
+    height, width = hole.shape
+    best, best_cost = None, np.inf
+    distance = 2.0 * radius + ring_size
+    for angle in np.linspace(0, 2 * np.pi, OFFSET_DIRECTIONS, endpoint=False):
+        dx, dy = int(round(distance * np.cos(angle))), int(round(distance * np.sin(angle)))
+        sx, sy = xs + dx, ys + dy
+        if sx.min() < 0 or sy.min() < 0 or sx.max() >= width or sy.max() >= height or not clean[sy, sx].all():
+            continue
+        cost = float(np.mean((high[ring_y, ring_x] - high[ring_y + dy, ring_x + dx]) ** 2))
+        if cost < best_cost:
+            best, best_cost = (dx, dy), cost
+    return best
+
+
+def _window(spot: Footprint, pad: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The spot's box grown by `pad` pixels, clipped to `shape`."""
+    return (slice(max(0, spot.y - pad), min(shape[0], spot.y + spot.mask.shape[0] + pad)),
+            slice(max(0, spot.x - pad), min(shape[1], spot.x + spot.mask.shape[1] + pad)))
+
+
+def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
+         texture: float) -> tuple[np.ndarray, np.ndarray]:
+    """`lab` with every spot healed, and the soft mask of the healed pixels.
+
+    Each spot's hole (Footprint.hole) is healed in two parts. Tone: the hole is filled by biharmonic
+    interpolation from the clean skin at its edge, which continues the surrounding tone and its
+    gradients smoothly (every hole is left out, so no spot leaks into another). Texture: the high
+    frequencies (finer than `texture` px) of the best-matching clean neighbour (texture_offset) are
+    added, weighted in with depth into the hole (where the interpolation no longer reaches), so the
+    patch has pores. The mask is the hole, softened at its rim."""
+    holes = [spot.hole() for spot in spots]
+    taken = np.zeros(skin.shape, bool)
+    for hole in holes:
+        hole.paint(taken)
+    clean = (skin > SKIN_CORE) & ~taken
+    _, high = split(lab, texture, (skin + OUTSIDE_WEIGHT) * ~taken)
+    healed, mask = lab.copy(), np.zeros(skin.shape, np.float32)
+    for hole in holes:
+        reach = semi_major(hole.mask)
+        window = _window(hole, int(np.ceil(4 * reach)) + 3, skin.shape)
+        inside = np.zeros((window[0].stop - window[0].start, window[1].stop - window[1].start), bool)
+        hole.paint(inside, (window[0].start, window[1].start))
+        fill = inpaint_biharmonic(lab[window].astype(np.float64), taken[window], channel_axis=-1)
+        offset = texture_offset(high[window], clean[window], inside, reach)
+        if offset is not None:
+            depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+            weight = (1.0 - np.exp(-0.5 * (depth / (TEXTURE_DEPTH * texture)) ** 2))[..., None]
+            detail = weight * np.roll(high[window], (-offset[1], -offset[0]), axis=(0, 1))
+            fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
+        soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
+        healed[window] = np.where(inside[..., None], fill, healed[window])
+        mask[window] = np.maximum(mask[window], soft)
+    return healed, mask
+
+
+def heal_face(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
+    """One face's crop with its blemishes (found and manual) healed, and the mask of what was healed."""
+    interocular = face.interocular
+    sizes = (params.min_size * interocular, params.max_size * interocular)
+    threshold = THRESHOLDS[0] + params.sensitivity * (THRESHOLDS[1] - THRESHOLDS[0])
+    largest = LARGEST * interocular
+    scales = detection_scales(sizes[0], largest / BIG_MARK_READING)
+    stack = spot_scores(lab, skin, scales=scales, threshold=threshold)
+    found = drop_clusters(find_spots(stack, scales, threshold=threshold, sizes=sizes, largest=largest),
+                          skin.shape, gap=FRECKLE_GAP * interocular, count=params.freckle_count)
+    origin = np.array(box[:2], np.float32)
+    excluded = np.array(params.exclude, np.float32).reshape(-1, 2) - origin
+    core = skin > SKIN_CORE
+    spots = [spot for spot in found if spot.hole().within(core) and not holds_point(spot, excluded)]
+    height, width = skin.shape
+    spots += [disc(x - origin[0], y - origin[1], radius) for x, y, radius in params.spots
+              if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height]
+    if not spots:
+        return None
+    return heal(lab, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular))
+
+
+def apply(photo: Photo, faces: Faces, params: Params) -> Change:
+    """Every face's blemishes fully healed (strength 1) and the soft mask of the healed spots."""
+    def work(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box):
+        return heal_face(lab, skin, face, box, params)
+
+    return each_face(photo, faces, 2.0 * LARGEST + SURROUND * LARGEST, work)
+
+
+register(Edit("blemish", Params, apply, STRENGTH, True,
+              "heal small temporary spots with the skin's own texture; moles, scars and freckles stay"))

@@ -1,0 +1,79 @@
+"""Skin smoothing by frequency separation: even out mid-frequency blotchiness, keep texture and tone.
+
+Each face's skin (CIELAB, all three channels, so red blotches even out as well as light and dark ones)
+is split into three bands by normalised Gaussian blurs over the skin alone: fine (below `texture_size`:
+pores, fine hair), mid (blotches, up to `tone_size`) and low (overall tone and the face's broad
+shading). Only the mid band is reduced; the fine band is never touched, so skin keeps its texture and
+never turns to plastic, and the low band is kept, so skin is neither lightened nor darkened. The mid band
+is removed where its local amplitude is about the skin's own typical blotchiness, and kept where it is
+many times stronger (`edge_contrast`): there it is the shading that gives the nose, cheekbones, folds
+and jaw their shape. Eyes, brows, lips, nostrils, hair and beard are outside the skin mask: they are
+never changed, and because every blur uses skin pixels only, their colour cannot bleed into the skin.
+
+Bounds: strength's hard maximum is below 1, so some of the skin's tone variation always remains;
+`edge_contrast`'s hard maximum stops the face's own shading from being taken for blotchiness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..params import Param, param
+from ..photo import Box, Face, Faces, Photo
+from . import Change, Edit, register
+from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
+
+
+@dataclass(frozen=True)
+class Params:
+    texture_size: float = param(0.05, 0.01, 0.1, doc="detail finer than this (Gaussian sigma, share of the "
+                                "inter-ocular distance) is texture: pores and fine hair, never touched")
+    tone_size: float = param(0.37, 0.1, 1.0, doc="reach of the smoothing (share of the inter-ocular distance): "
+                             "blotches up to about this size even out, broader tone stays")
+    edge_contrast: float = param(1.5, 0.5, 8.0, hard_max=3.0,
+                                 doc="variation up to this many times the skin's typical blotchiness is "
+                                     "evened out; stronger variation is the face's shape and is kept "
+                                     "(hard max 3: beyond it cheekbones, folds and highlights flatten)")
+
+
+STRENGTH = Param(0.5, 0.0, 1.0, 0.7, "share of the blotchiness removed; hard max 0.7 so at least 30% of the "
+                 "skin's tone variation always remains and skin never looks airbrushed")
+
+
+def evenness_weight(mid: np.ndarray, skin: np.ndarray, *, reach: float, edge_contrast: float) -> np.ndarray:
+    """0..1 per pixel (HxW): how much of the mid band to remove there.
+
+    The local amplitude of the mid band (RMS over half of `reach`, skin only) is compared with the skin's typical
+    amplitude (robust, per channel): where it is small the variation is blotchiness (weight near 1), where
+    it is many times larger it is the face's shape (nose, cheekbones, folds: weight near 0). The weight
+    varies smoothly in space, so a blotch is evened out as a whole, never cored into a ring."""
+    typical = robust_spread(mid, skin > SKIN_CORE)
+    local = np.sqrt(masked_blur(mid * mid, skin, reach / 2))
+    contrast = np.sqrt(np.mean((local / (edge_contrast * typical)) ** 2, axis=-1))
+    return (1.0 / (1.0 + contrast ** 4)).astype(np.float32)
+
+
+def smooth_face(lab: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """One face's crop with its skin's mid band evened out, and the skin mask it acted on.
+
+    The bands are normalised blurs over skin only (eyes, brows, lips never leak in); fine + low are kept
+    exactly, so texture and mean tone stay."""
+    weights = skin + OUTSIDE_WEIGHT
+    base, _ = split(lab, params.texture_size * face.interocular, weights)
+    reach = params.tone_size * face.interocular
+    _, mid = split(base, reach, weights)
+    removed = evenness_weight(mid, skin, reach=reach, edge_contrast=params.edge_contrast)
+    return lab - removed[..., None] * mid, skin
+
+
+def apply(photo: Photo, faces: Faces, params: Params) -> Change:
+    """The fully smoothed skin of every face (strength 1) and the skin mask it acted on."""
+    def work(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box):
+        return smooth_face(lab, skin, face, params)
+
+    return each_face(photo, faces, 2.0 * params.tone_size, work)
+
+
+register(Edit("skin", Params, apply, STRENGTH, True,
+              "even out blotchy skin tone by frequency separation, keeping pores and overall tone"))

@@ -1,0 +1,274 @@
+"""Soft region masks of one face from its FaceMesh landmarks, computed inside the face's box only.
+
+Index sets (mediapipe 0.10.14 `face_mesh_connections`, chained from their edges into ordered polygons;
+"right" is the subject's right, on the image's left):
+
+- face oval: FACEMESH_FACE_OVAL (36 points, 10 = top of the forehead, 152 = chin);
+- eye openings: FACEMESH_RIGHT_EYE / FACEMESH_LEFT_EYE (16 points each), corners 33, 133 / 263, 362;
+- irises: centres 468 / 473, radius = mean distance to the ring FACEMESH_RIGHT_IRIS / FACEMESH_LEFT_IRIS
+  (469-472 / 474-477), clipped to the eye opening (the lids cover the rest);
+- brows: FACEMESH_RIGHT_EYEBROW / FACEMESH_LEFT_EYEBROW, each an upper and a lower line joined into a band;
+- lips: FACEMESH_LIPS, two loops: the outer contour (through the corners 61, 291) and the inner one
+  (through 78, 308), whose inside is the mouth opening;
+- nostrils: hulls of NOSTRILS (picked by eye on grace_hopper; mediapipe has no nostril set);
+- skin colour samples: discs around the cheek points CHEEKS (50, 280 below the eyes, 101, 330 beside the nose).
+
+How each region is made:
+- skin: the face oval with its forehead lowered (the oval's top reaches into the hairline), minus the
+  eyes, brows, lips and nostrils (each grown a little), times a colour likeness to the face's own cheeks
+  in Lab (robust centre and spread, so the same on dark and light skin; no absolute thresholds). Small
+  enclosed gaps in the likeness (blemishes, highlights) are filled; gaps that reach the oval's edge (hair,
+  a beard, glasses' temples) stay out;
+- eyes, irises, scleras: the eye openings; the iris discs times the eyes; the eyes minus the irises;
+- lips: the outer lip contour minus the mouth opening;
+- inner_mouth: the inner lip contour, widened over the teeth when the mouth is open (see _mouth_opening);
+- under_eye: a crescent hanging below each lower lid, deepest in the middle, eyes excluded.
+
+Every size is a fraction of the inter-ocular distance, so masks look the same at any resolution. Masks
+are built at a working scale (inter-ocular distance at most WORK_INTEROCULAR px) and resized to the box:
+they are soft, so nothing is lost, and a 24-megapixel face costs the same as a 2-megapixel one.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import cv2
+import numpy as np
+from mediapipe.python.solutions import face_mesh_connections as mesh
+
+from ..photo import Face, Region
+
+REGION_NAMES = ("skin", "eyes", "irises", "scleras", "brows", "lips", "inner_mouth", "under_eye")
+
+WORK_INTEROCULAR = 160.0
+SUBPIXEL_BITS = 4             # polygons are drawn with 1/16 px precision
+RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (263, 362)
+RIGHT_IRIS_CENTRE, LEFT_IRIS_CENTRE = 468, 473
+NOSTRILS = ((79, 166, 59, 75, 60, 20, 238, 239), (309, 392, 289, 305, 290, 250, 458, 459))
+CHEEKS = (50, 280, 101, 330)
+BROW_LINE = (105, 334)        # upper brow points: the forehead is what lies above them
+MOUTH_CENTRE = (13, 14)
+LOWER_LIP_INNER = 14          # the middle of the lower lip's inner edge
+
+# All in inter-ocular distances.
+CHEEK_RADIUS = 0.12           # skin colour sample disc
+FOREHEAD_KEEP = 0.75          # share of the oval's forehead height (above the brows) kept as skin
+UNDER_EYE_DEPTH = 0.40        # crescent depth below the lower lid at its middle, in eye widths
+FEATHER = {"skin": 0.03, "eyes": 0.012, "irises": 0.01, "brows": 0.03, "lips": 0.015,
+           "inner_mouth": 0.012, "under_eye": 0.04}
+SKIN_EXCLUSION_GROW = {"eyes": 0.07, "brows": 0.05, "lips": 0.03, "nostrils": 0.03}
+OPEN_MOUTH = 0.15             # inner over outer lip contour area from which the mouth counts as open
+HOLE_FILL = 0.2               # enclosed skin-colour gaps up to this radius (blemishes, highlights) are skin
+
+# Skin colour model: a robust centre and spread of the cheeks in Lab; a pixel's distance is in units of
+# that spread (floored, so evenly lit faces are not judged by noise), hence the same on any skin tone.
+SPREAD_FLOOR = np.array([3.0, 1.5, 1.5], np.float32)   # Lab units: L, a, b
+COLOUR_BLUR = 0.03            # Lab is blurred this much first, so pores and fine wrinkles read as skin
+SKIN_DISTANCE = (3.0, 5.0)    # fully skin below the first, not skin above the second
+
+
+def _paths(connections) -> list[list[int]]:
+    """Chain a mediapipe connection set into ordered index paths (closed loops repeat no index)."""
+    neighbours = defaultdict(set)
+    for a, b in connections:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    remaining, paths = set(neighbours), []
+    while remaining:
+        ends = sorted(i for i in remaining if len(neighbours[i]) == 1)
+        path = [ends[0] if ends else min(remaining)]
+        remaining.discard(path[0])
+        while True:
+            following = sorted(n for n in neighbours[path[-1]] if n in remaining)
+            if not following:
+                break
+            path.append(following[0])
+            remaining.discard(following[0])
+        paths.append(path)
+    return paths
+
+
+def _loop_through(connections, index: int) -> list[int]:
+    return next(p for p in _paths(connections) if index in p)
+
+
+OVAL = _loop_through(mesh.FACEMESH_FACE_OVAL, 10)
+EYES = (_loop_through(mesh.FACEMESH_RIGHT_EYE, 33), _loop_through(mesh.FACEMESH_LEFT_EYE, 263))
+IRIS_RINGS = (sorted({i for e in mesh.FACEMESH_RIGHT_IRIS for i in e}),
+              sorted({i for e in mesh.FACEMESH_LEFT_IRIS for i in e}))
+BROWS = (_paths(mesh.FACEMESH_RIGHT_EYEBROW), _paths(mesh.FACEMESH_LEFT_EYEBROW))
+LIPS_OUTER = _loop_through(mesh.FACEMESH_LIPS, 61)
+LIPS_INNER = _loop_through(mesh.FACEMESH_LIPS, 78)
+
+
+def _fill(shape: tuple[int, int], *polygons: np.ndarray) -> np.ndarray:
+    """Binary float32 mask of polygons given in pixel-centre coordinates (sub-pixel precise)."""
+    mask = np.zeros(shape, np.uint8)
+    scale = 1 << SUBPIXEL_BITS
+    cv2.fillPoly(mask, [np.round(p * scale).astype(np.int32) for p in polygons], 255, cv2.LINE_AA, SUBPIXEL_BITS)
+    return mask.astype(np.float32) / 255.0
+
+
+def _band(points: np.ndarray, lines: list[list[int]]) -> np.ndarray:
+    """Two open lines (a brow's upper and lower edge) joined end to end into one polygon."""
+    first, second = points[lines[0]], points[lines[1]]
+    if np.linalg.norm(first[-1] - second[0]) > np.linalg.norm(first[-1] - second[-1]):
+        second = second[::-1]
+    return np.concatenate([first, second])
+
+
+def _disc(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    scale = 1 << SUBPIXEL_BITS
+    cv2.circle(mask, tuple(np.round(centre * scale).astype(int)), int(round(radius * scale)),
+               255, -1, cv2.LINE_AA, SUBPIXEL_BITS)
+    return mask.astype(np.float32) / 255.0
+
+
+def _grow(mask: np.ndarray, radius: float) -> np.ndarray:
+    size = 2 * max(1, int(round(radius))) + 1
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+
+
+def _feather(mask: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(mask, (0, 0), max(sigma, 0.5))
+
+
+def _down(points: np.ndarray) -> np.ndarray:
+    """Unit vector pointing from the eyes towards the mouth (the face's own 'down', whatever its roll)."""
+    across = points[LEFT_IRIS_CENTRE] - points[RIGHT_IRIS_CENTRE]
+    down = np.array([-across[1], across[0]])
+    towards_mouth = points[list(MOUTH_CENTRE)].mean(0) - points[[RIGHT_IRIS_CENTRE, LEFT_IRIS_CENTRE]].mean(0)
+    down = down if down @ towards_mouth >= 0 else -down
+    return down / max(np.linalg.norm(down), 1e-6)
+
+
+def _trimmed_oval(points: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """The face oval with its forehead lowered to FOREHEAD_KEEP of its height above the brows.
+
+    FaceMesh's oval top reaches into the hairline; the colour model removes the rest of the hair."""
+    oval = points[OVAL].copy()
+    brow_level = points[list(BROW_LINE)].mean(0) @ down
+    above = np.maximum(brow_level - oval @ down, 0.0)
+    return oval + np.outer(above * (1.0 - FOREHEAD_KEEP), down)
+
+
+def _iris(shape: tuple[int, int], points: np.ndarray, centre: int, ring: list[int]) -> np.ndarray:
+    radius = float(np.linalg.norm(points[ring] - points[centre], axis=1).mean())
+    return _disc(shape, points[centre], radius)
+
+
+def _lower_lid(points: np.ndarray, loop: list[int], corners: tuple[int, int], down: np.ndarray) -> np.ndarray:
+    """The half of an eye's loop between its corners that lies lower on the face, corner to corner."""
+    a, b = loop.index(corners[0]), loop.index(corners[1])
+    lo, hi = min(a, b), max(a, b)
+    halves = (loop[lo:hi + 1], loop[hi:] + loop[:lo + 1])
+    return points[max(halves, key=lambda half: float((points[half] @ down).mean()))]
+
+
+def _under_eye(points: np.ndarray, loop: list[int], corners: tuple[int, int], down: np.ndarray) -> np.ndarray:
+    """A crescent hanging from the lower lid: deepest in the middle, tapering to the eye corners."""
+    lid = _lower_lid(points, loop, corners, down)
+    steps = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(lid, axis=0), axis=1))]
+    profile = np.clip(np.sin(np.pi * steps / max(steps[-1], 1e-6)), 0.0, 1.0) ** 0.8
+    depth = UNDER_EYE_DEPTH * np.linalg.norm(points[corners[0]] - points[corners[1]])
+    return np.concatenate([lid, (lid + np.outer(profile * depth, down))[::-1]])
+
+
+def colour_likeness(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """0..1 per pixel: how close its Lab colour is to the sampled pixels, in units of the sample's own spread.
+
+    Centre and spread are the median and the MAD of the sample (robust to a stray hair or blemish),
+    so the tolerance adapts to the face's tone and lighting instead of using absolute thresholds."""
+    pixels = lab[sample > 0.5]
+    if len(pixels) < 10:
+        return np.ones(lab.shape[:2], np.float32)
+    centre = np.median(pixels, axis=0)
+    spread = np.maximum(1.4826 * np.median(np.abs(pixels - centre), axis=0), SPREAD_FLOOR)
+    distance = np.sqrt((((lab - centre) / spread) ** 2).sum(-1))
+    near, far = SKIN_DISTANCE
+    return np.clip((far - distance) / (far - near), 0.0, 1.0).astype(np.float32)
+
+
+def fill_enclosed_gaps(likeness: np.ndarray, oval: np.ndarray, max_radius: float) -> np.ndarray:
+    """`likeness` with small non-skin islands inside the oval set to 1 (blemishes, moles, highlights).
+
+    A gap that reaches the oval's edge (hair, a beard, glasses' temples) is a real exclusion and stays."""
+    not_skin = ((likeness < 0.5) | (oval < 0.5)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin, connectivity=8)
+    outside = np.unique(labels[oval < 0.5])
+    small = stats[:, cv2.CC_STAT_AREA] <= np.pi * max_radius ** 2
+    small[outside] = False
+    small[0] = False
+    gaps = cv2.dilate(small[labels].astype(np.uint8), np.ones((5, 5), np.uint8))   # and their soft rims
+    return np.where(gaps > 0, 1.0, likeness).astype(np.float32)
+
+
+def _mouth_opening(lab: np.ndarray, points: np.ndarray, lips_outer: np.ndarray, inner: np.ndarray,
+                   down: np.ndarray) -> np.ndarray:
+    """The inner lip contour, widened over teeth that FaceMesh's inner lip line cuts off.
+
+    On a smile the mesh's upper inner lip line often runs across the upper teeth. When the mouth is open
+    (the inner contour holds at least OPEN_MOUTH of the outer one), pixels inside the outer contour whose
+    colour is unlike the lower lip's and that touch the opening join it."""
+    if inner.sum() < OPEN_MOUTH * lips_outer.sum():
+        return inner
+    ys, xs = np.indices(inner.shape, dtype=np.float32)
+    below_mouth = xs * down[0] + ys * down[1] > points[LOWER_LIP_INNER] @ down
+    unlike_lip = colour_likeness(lab, lips_outer * (1.0 - inner) * below_mouth) < 0.5
+    candidates = ((lips_outer > 0.5) & unlike_lip) | (inner > 0.5)
+    _, labels = cv2.connectedComponents(candidates.astype(np.uint8))
+    touching = np.setdiff1d(np.unique(labels[inner > 0.5]), [0])
+    return np.maximum(inner, np.isin(labels, touching).astype(np.float32))
+
+
+def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dict[str, np.ndarray]:
+    """The soft masks (float32 0..1, shape of `rgb`) of one face whose landmarks `points` are in `rgb`'s
+    pixel-centre coordinates. `rgb` is float RGB 0..1 covering the face's box."""
+    shape = rgb.shape[:2]
+    points = np.asarray(points, np.float32)
+    down = _down(points)
+    eyes = np.maximum(*(_fill(shape, points[loop]) for loop in EYES))
+    iris_discs = np.maximum(_iris(shape, points, RIGHT_IRIS_CENTRE, IRIS_RINGS[0]),
+                            _iris(shape, points, LEFT_IRIS_CENTRE, IRIS_RINGS[1]))
+    brows = _fill(shape, *(_band(points, lines) for lines in BROWS))
+    lips_outer = _fill(shape, points[LIPS_OUTER])
+    nostrils = _fill(shape, *(cv2.convexHull(points[list(n)]).reshape(-1, 2) for n in NOSTRILS))
+    oval = _fill(shape, _trimmed_oval(points, down))
+
+    lab = cv2.GaussianBlur(cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab), (0, 0),
+                           COLOUR_BLUR * interocular)
+    cheeks = np.maximum.reduce([_disc(shape, points[i], CHEEK_RADIUS * interocular) for i in CHEEKS])
+    likeness = fill_enclosed_gaps(colour_likeness(lab, cheeks * oval), oval, HOLE_FILL * interocular)
+    excluded = np.maximum.reduce([_grow(m, SKIN_EXCLUSION_GROW[name] * interocular) for name, m in
+                                  (("eyes", eyes), ("brows", brows), ("lips", lips_outer), ("nostrils", nostrils))])
+    skin = oval * (1.0 - excluded) * likeness
+    inner_mouth = _mouth_opening(lab, points, lips_outer, _fill(shape, points[LIPS_INNER]), down)
+
+    crescents = _fill(shape, *(_under_eye(points, loop, corners, down)
+                               for loop, corners in zip(EYES, (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS))))
+    under_eye = crescents * oval * (1.0 - _grow(eyes, SKIN_EXCLUSION_GROW["eyes"] * interocular))
+
+    hard = {"skin": skin, "eyes": eyes, "irises": iris_discs, "brows": brows,
+            "lips": lips_outer * (1.0 - inner_mouth), "inner_mouth": inner_mouth, "under_eye": under_eye}
+    soft = {name: np.clip(_feather(mask, FEATHER[name] * interocular), 0.0, 1.0) for name, mask in hard.items()}
+    soft["irises"] = soft["eyes"] * soft["irises"]         # the lids cover the rest of the disc
+    soft["scleras"] = soft["eyes"] - soft["irises"]
+    return {name: soft[name] for name in REGION_NAMES}
+
+
+def face_regions(pixels: np.ndarray, face: Face) -> dict[str, Region]:
+    """Every region of `face` as full-resolution soft masks over the face's box of `pixels`."""
+    x0, y0, x1, y1 = face.box
+    width, height = x1 - x0, y1 - y0
+    scale = min(1.0, WORK_INTEROCULAR / max(face.interocular, 1.0))
+    work = (max(1, round(width * scale)), max(1, round(height * scale)))
+    crop = pixels[y0:y1, x0:x1]
+    if work != (width, height):
+        crop = cv2.resize(crop, work, interpolation=cv2.INTER_AREA)
+    factor = np.array([work[0] / width, work[1] / height], np.float32)
+    points = (face.landmarks - np.array([x0, y0], np.float32)) * factor - 0.5
+    masks = region_masks(crop, points, face.interocular * float(factor.mean()))
+    if work != (width, height):
+        masks = {name: cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for name, m in masks.items()}
+    return {name: Region(face.box, mask) for name, mask in masks.items()}

@@ -1,0 +1,98 @@
+"""Skin smoothing at its default strength: blotchiness down, texture and tone kept, features untouched.
+
+Bands are measured on L* by normalised Gaussian blurs over the skin mask (blurs that use skin pixels
+only), so the energy near the eyes, brows and lips is the skin's own rather than those features' edges
+leaking in. Band edges are fractions of the inter-ocular distance: on astronaut (43 px) the mid band is
+sigma 4-16 px and the fine band is below sigma 1.5 px.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from retouch.color import delta_e, to_lab
+from retouch.edits import skin
+from retouch.photo import Faces
+from retouch.pipeline import blend
+
+import portraits
+
+pytestmark = pytest.mark.timeout(120)
+
+FINE = 1.5 / 43.2                 # inter-ocular distances: 1.5 px on astronaut
+MID = (4.0 / 43.2, 16.0 / 43.2)   # 4-16 px on astronaut
+
+
+def skin_blur(lightness: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    blurred = cv2.GaussianBlur(lightness * weights, (0, 0), sigma)
+    return blurred / np.maximum(cv2.GaussianBlur(weights, (0, 0), sigma), 1e-6)
+
+
+def band_energy(rgb: np.ndarray, weights: np.ndarray, core: np.ndarray, fine: float,
+                coarse: float | None) -> float:
+    """Mean squared L* between Gaussian scales `fine` and `coarse` (None: the fine detail itself) on skin."""
+    lightness = to_lab(rgb)[..., 0]
+    low = skin_blur(lightness, weights, fine)
+    band = lightness - low if coarse is None else low - skin_blur(lightness, weights, coarse)
+    return float(np.mean(band[core] ** 2))
+
+
+def measure(name: str) -> dict[str, float]:
+    photo = portraits.photo(name)
+    faces = portraits.faces(name)
+    face = faces.items[0]
+    change = skin.apply(photo, faces, skin.Params())
+    result = blend(photo.pixels, change, skin.STRENGTH.default)
+    x0, y0, x1, y1 = face.box
+    before, after = photo.pixels[y0:y1, x0:x1], result[y0:y1, x0:x1]
+    weights = face.regions["skin"].crop(face.box)
+    core = weights > 0.5
+    iod = face.interocular
+    mid = [band_energy(image, weights, core, MID[0] * iod, MID[1] * iod) for image in (before, after)]
+    fine = [band_energy(image, weights, core, FINE * iod, None) for image in (before, after)]
+    lab_before, lab_after = to_lab(before[core]), to_lab(after[core])
+    differences = delta_e(lab_before, lab_after)
+    values = {"mid_kept": mid[1] / mid[0], "fine_kept": fine[1] / fine[0],
+              "de_mean": float(differences.mean()), "de_p95": float(np.percentile(differences, 95)),
+              "lightness_shift": float((lab_after[:, 0] - lab_before[:, 0]).mean())}
+    print(name, " ".join(f"{key}={value:.3f}" for key, value in values.items()))
+    scale = 4 if name == "astronaut" else 2
+    crops = [cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+             for image in (before, after)]
+    portraits.side_by_side(*crops, f"skin_{name}_before_after.png")
+    return values
+
+
+def test_astronaut_at_default_strength():
+    values = measure("astronaut")
+    assert values["mid_kept"] <= 0.70          # blotchiness (sigma 4-16 px) down by at least 30%
+    assert values["fine_kept"] >= 0.80         # pores and fine hair (sigma < 1.5 px) kept
+    assert values["de_mean"] <= 1.5
+    assert abs(values["lightness_shift"]) <= 0.5
+
+
+def test_grace_hopper_at_default_strength():
+    values = measure("grace_hopper")
+    assert values["mid_kept"] <= 0.75
+    assert values["fine_kept"] >= 0.80
+    assert values["de_mean"] <= 2.0            # the default budget's mean skin-tone limit
+    assert abs(values["lightness_shift"]) <= 0.5
+
+
+@pytest.mark.parametrize("feature", ["eyes", "brows", "lips", "inner_mouth"])
+def test_features_are_never_touched(feature):
+    photo = portraits.photo("astronaut")
+    faces = portraits.faces("astronaut")
+    change = skin.apply(photo, faces, skin.Params())
+    region = faces.items[0].regions[feature].crop(change.box)
+    assert change.mask[region >= 0.5].max(initial=0.0) == 0.0
+
+
+def test_strength_can_never_remove_all_tone_variation():
+    assert skin.STRENGTH.limit < 1.0
+
+
+def test_no_face_changes_nothing():
+    photo = portraits.photo("astronaut")
+    assert skin.apply(photo, Faces([], None, photo.size), skin.Params()).empty
