@@ -91,8 +91,9 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None) -> No
                "faces": [{"box": list(f.box), "confidence": round(f.confidence, 3),
                           "landmarks": len(f.landmarks)} for f in faces]}
         if overlay:
+            overlay.mkdir(parents=True, exist_ok=True)
             target = overlay / f"{path.stem}.overlay.png"
-            write_pixels(draw_overlay(photo.pixels, faces), target)
+            write_pixels(draw_overlay(photo.pixels, faces) / 255.0, target)
             row["overlay"] = str(target)
         rows.append(row)
     if as_json:
@@ -217,3 +218,113 @@ def presets(context: click.Context) -> None:
 def show(name: str) -> None:
     """Print a preset's effective settings (NAME or a .toml file)."""
     _echo_json(_load_preset(name).summary())
+
+
+class _DefaultCommandGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to the `build` subcommand:
+    `retouch review OUT_DIR --out DIR` is `retouch review build OUT_DIR --out DIR`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["build", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_DefaultCommandGroup, no_args_is_help=True)
+def review() -> None:
+    """Client gallery: `review OUT_DIR --out DIR`, then `review import DECISIONS.json OUT_DIR`.
+
+    A folder literally named "import" or "build" must be written ./import or ./build.
+    """
+
+
+@review.command(name="build")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "gallery_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the gallery into (index.html and images/).")
+@click.option("--title", help="Page title shown to the client (default: OUT_DIR's name).")
+def review_build(out_dir: Path, gallery_dir: Path, title: str | None) -> None:
+    """Write a static before/after gallery of OUT_DIR's retouched photos for a client (works offline)."""
+    from .review import ReviewError, build_gallery
+    try:
+        gallery = build_gallery(out_dir, gallery_dir, title=title)
+    except ReviewError as error:
+        fail(str(error))
+    for problem in gallery.skipped:
+        click.echo(f"retouch: warning: left out {problem}", err=True)
+    click.echo(f"{gallery.index}: {len(gallery.photos)} photo{'s' if len(gallery.photos) != 1 else ''}, "
+               f"gallery id {gallery.gallery_id}")
+    sys.exit(1 if gallery.skipped else 0)
+
+
+@review.command(name="import")
+@click.argument("decisions_json", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def review_import(decisions_json: Path, out_dir: Path) -> None:
+    """Write a client's DECISIONS.json from the gallery into OUT_DIR's edit records (all or nothing)."""
+    from .review import ReviewError, import_decisions
+    try:
+        decisions = import_decisions(decisions_json, out_dir)
+    except ReviewError as error:
+        fail(str(error))
+    for decision in decisions:
+        comment = f" ({decision.comment})" if decision.comment else ""
+        click.echo(f"{decision.file}: {decision.decision or 'no decision'}{comment}")
+    click.echo(f"{len(decisions)} decision{'s' if len(decisions) != 1 else ''} written into the edit records "
+               f"in {out_dir}")
+
+
+@main.command()
+@click.argument("session_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
+@click.option("--workers", type=click.IntRange(1),
+              help="Worker processes (default: one per CPU, memory allowing).")
+@click.option("--recursive", is_flag=True, help="Include subfolders (their structure is kept in OUT_DIR).")
+@click.option("--format", "fmt", type=click.Choice(["jpeg", "tiff", "png", "same"]),
+              help="Output format (default: the preset's; same = the input's, RAW -> 16-bit TIFF).")
+@click.option("--dry-run", is_flag=True, help="List what would be done or skipped; write nothing.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Worker processes on this machine, or a Dask cluster.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local Dask cluster).")
+def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, recursive: bool,
+          fmt: str | None, dry_run: bool, executor: str, scheduler: str | None) -> None:
+    """Retouch every photo of SESSION_DIR into OUT_DIR, resumably; writes report.json and report.csv.
+
+    Re-running the same command skips photos already done with the same preset.
+    """
+    from . import batch as session
+    if scheduler and executor != "dask":
+        raise UsageProblem("--scheduler needs --executor dask")
+    chosen = _load_preset(preset)
+    try:
+        plan = session.plan(session_dir, out_dir, chosen, recursive=recursive, fmt=fmt)
+    except session.SessionError as error:
+        raise UsageProblem(str(error)) from None
+    if dry_run:
+        for task, done in session.preview(plan):
+            click.echo(f"{'skip' if done else 'do':<5}{task.file} -> {task.output}")
+        return
+    if not plan.tasks:
+        fail(f"{session_dir}: no supported photos found" + ("" if recursive else " (try --recursive)"))
+    try:
+        runner = session.make_executor(executor, workers=workers, scheduler=scheduler)
+        report = session.run(plan, runner, progress=session.Progress(len(plan.tasks)))
+    except session.EngineError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted; outputs finished so far are kept: run the same command again to resume", 130)
+    for line in session.summary_lines(report):
+        click.echo(line)
+    sys.exit(report.exit_code)
+
+
+@main.command(name="gui")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
+def gui_command(folder: Path | None, preset: str) -> None:
+    """Open the desktop review app (on FOLDER: a session or a `retouch batch` output folder)."""
+    from gui.app import run
+    _load_preset(preset)                     # a bad preset is a usage error here, before any window
+    sys.exit(run(folder, preset=preset))

@@ -58,9 +58,13 @@ class Param:
         return text
 
     def with_hard_max(self, hard_max: float, where: str) -> "Param":
-        """A copy with a lower hard maximum (presets may tighten a limit, never loosen it)."""
+        """A copy with a lower hard maximum (presets may tighten a limit, never loosen it).
+
+        A default above the new maximum moves down to it: a default is a starting point, not a value
+        anyone asked for.
+        """
         hard_max = self.check(hard_max, where)
-        return dataclasses.replace(self, hard_max=hard_max)
+        return dataclasses.replace(self, hard_max=hard_max, default=min(self.default, hard_max))
 
 
 def param(default: float, lo: float, hi: float, hard_max: float | None = None, doc: str = "",

@@ -11,7 +11,7 @@ Schema (version 1)::
 
 Unknown keys, unknown edits and out-of-range values are PresetErrors naming the file, line and key. A
 preset may lower a hard maximum, never raise it. Built-in presets live in the repo's presets/ folder,
-installed with the package as `retouch.builtin_presets`.
+installed with the package as `retouch/builtin_presets` (a link to presets/ in the repo).
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -91,7 +90,7 @@ def _jsonable(values: Mapping[str, Any]) -> dict:
 
 def builtin_dir() -> Path:
     """The folder of the presets installed with the package."""
-    return Path(str(resources.files("retouch.builtin_presets")))
+    return Path(__file__).resolve().parent / "builtin_presets"
 
 
 def builtin_names() -> list[str]:
@@ -166,12 +165,23 @@ def _step(raw: Mapping[str, Any], index: int, lowered: dict, where: _Where) -> S
     for name, declaration in limits["params"].items():
         if name in values:
             declaration.check(values[name], where(f"{label}.params.{name}", after=start))
+        else:
+            values[name] = declaration.default
     params = build(edit.params_type, values, where(f"{label}.params", after=start) + f" ({edit.name})")
     return Step(edit.name, strength, params, limits["strength"], limits["params"])
 
 
 def parse(text: str, *, name: str, source: str) -> Preset:
     """Validate a preset's TOML text; every problem is a PresetError naming `source`, line and key."""
+    try:
+        return _parse(text, name=name, source=source)
+    except PresetError:
+        raise
+    except ParamError as error:
+        raise PresetError(str(error)) from None
+
+
+def _parse(text: str, *, name: str, source: str) -> Preset:
     where = _Where(source, text)
     try:
         data = tomllib.loads(text)
@@ -186,11 +196,8 @@ def parse(text: str, *, name: str, source: str) -> Preset:
     seen = [s.edit for s in steps]
     if len(seen) != len(set(seen)):
         raise PresetError(f"{source}: an edit appears twice in steps ({', '.join(seen)})")
-    try:
-        budget = build(Budget, data.get("budget", {}), where("budget"))
-        output = build(Output, data.get("output", {}), where("output"))
-    except ParamError as error:
-        raise PresetError(str(error)) from None
+    budget = build(Budget, data.get("budget", {}), where("budget"))
+    output = build(Output, data.get("output", {}), where("output"))
     if output.format not in Output.FORMATS:
         raise PresetError(f"{where('output.format')}: {output.format!r} is not one of "
                           f"{', '.join(Output.FORMATS)}")
