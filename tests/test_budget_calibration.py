@@ -1,0 +1,31 @@
+"""How the default budget was chosen: the natural preset, measured on the public-domain portraits,
+must sit inside every limit with a margin (so normal retouching is never backed off), while the
+known-bad changes in test_measure.py (blur, warp, tone shift) fall outside."""
+import pytest
+
+from retouch import presets
+from retouch.pipeline import retouch
+
+from portraits import faces, photo
+
+
+@pytest.fixture(scope="module", params=["astronaut", "grace_hopper"])
+def natural(request):
+    preset = presets.load("natural")
+    result = retouch(photo(request.param), preset, faces=faces(request.param))
+    return result.as_dict()["summary"], preset.budget, result
+
+
+def test_natural_preset_is_never_backed_off(natural):
+    _, _, result = natural
+    assert [s.status for s in result.steps] == ["applied"] * len(result.steps)
+
+
+def test_natural_preset_sits_inside_the_budget_with_a_margin(natural):
+    summary, budget, _ = natural
+    assert summary["identity"] >= budget.identity_min + 0.05
+    assert summary["texture"] >= budget.texture_min + 0.15
+    assert summary["drift"] <= budget.drift_max * 0.6
+    assert summary["skin_de_mean"] <= budget.skin_de_mean_max * 0.85
+    assert summary["skin_de_p95"] <= budget.skin_de_p95_max * 0.85
+    assert summary["spill"] <= budget.spill_max
