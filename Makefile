@@ -7,9 +7,10 @@ MODEL  := retouch/face/models/face_recognition_sface_2021dec_int8bq.onnx
 
 .PHONY: demo test models bench clean system-tools
 
-# Debian tools the tests drive: exiftool (reads our XMP back), chromium (client gallery), xvfb (real GUI
-# window). Installed only when missing; without root the tests that need them are skipped with a reason.
-SYSTEM_TOOLS := exiftool:libimage-exiftool-perl chromium:chromium Xvfb:xvfb
+# Debian packages the tests drive: exiftool (reads our XMP back), chromium (client gallery), xvfb and the
+# X libraries Qt's xcb plugin needs (a real GUI window). Installed only when missing; without root the
+# tests that need them are skipped with a reason.
+SYSTEM_PACKAGES := libimage-exiftool-perl chromium xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ demo: $(STAMP) $(MODEL)
 	$(PY) -m retouch.demo
 
 system-tools:
-	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null; \

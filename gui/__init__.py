@@ -1,0 +1,1 @@
+"""The desktop review app (PySide6): `retouch-gui [FOLDER]`, `retouch gui`, `python -m gui.app`."""

@@ -48,13 +48,17 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def changed_share(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0,
-                  where: np.ndarray | None = None) -> float:
+                  where: np.ndarray | None = None, max_samples: int = 1_000_000) -> float:
     """Share of pixels (inside `where`, if given) whose CIEDE2000 difference exceeds `threshold`.
 
-    Pixels identical to within 1/1024 in every channel are skipped before the expensive Lab
-    conversion: that difference is far below dE 1, and it keeps this cheap on 24 MP frames.
+    A share is a statistic: frames above `max_samples` pixels are measured on a regular grid of about
+    that many pixels (a 24 MP frame every 5th pixel each way; the estimate's error is far below the
+    0.5% budgets). Pixels identical to within 1/1024 in every channel are skipped before the
+    expensive Lab conversion: that difference is far below dE 1.
     """
-    select = np.ones(rgb_a.shape[:2], bool) if where is None else where.astype(bool)
+    step = max(1, int(np.ceil(np.sqrt(rgb_a.shape[0] * rgb_a.shape[1] / max_samples))))
+    rgb_a, rgb_b = rgb_a[::step, ::step], rgb_b[::step, ::step]
+    select = np.ones(rgb_a.shape[:2], bool) if where is None else where[::step, ::step].astype(bool)
     total = int(select.sum())
     if total == 0:
         return 0.0

@@ -16,6 +16,10 @@ from .pipeline import Result, retouch
 from .presets import Preset
 
 
+class NoFaceError(PhotoError):
+    """A preset that only edits faces met a photo with none: nothing would be retouched."""
+
+
 @dataclass
 class Outcome:
     output: Path
@@ -26,11 +30,12 @@ class Outcome:
 
 def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, quality: int | None = None,
                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None,
-                 max_pixels: int | None = None) -> Outcome:
+                 max_pixels: int | None = None, require_face: bool = False) -> Outcome:
     """Retouch `source` into `target` (format from its suffix) and write the record beside it.
 
     The original is never written: a target that is the source is refused whatever the flags, and an
-    existing target needs `overwrite`.
+    existing target needs `overwrite`. With `require_face`, a photo without a face raises NoFaceError
+    before anything is written.
     """
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
@@ -40,6 +45,8 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     input_sha = sha256_file(source) if source.is_file() else ""
     photo = read(source) if max_pixels is None else read(source, max_pixels=max_pixels)
     result = retouch(photo, preset, progress=progress)
+    if require_face and not len(result.faces):
+        raise NoFaceError(f"{source}: no face found")
     entry = record.build(result.as_dict(), input_path=source, input_sha256=input_sha,
                          output_path=target, preset_summary=preset.summary())
     write(photo.with_pixels(result.pixels), target, quality=quality or preset.output.quality,

@@ -139,13 +139,16 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     ref = reference(photo.pixels, faces) if guard else None
     current = photo.pixels
     touched = np.zeros(photo.pixels.shape[:2], np.float32)
-    reports = []
+    reports, metrics = [], None
     for index, step in enumerate(preset.steps):
         if progress:
             progress(step.edit, index, len(preset.steps))
         current, touched, report = run_step(step, photo, current, touched, faces, ref, preset)
         reports.append(report)
+        if report.metrics:
+            metrics = report.metrics          # measured on exactly the pixels now current
         if report.status == "skipped" and report.note not in ("no face found", "nothing to change"):
             warnings.append(f"{step.edit} skipped: {report.note}")
-    metrics = measure(ref, current, touched=touched) if ref is not None else {}
+    if metrics is None:
+        metrics = measure(ref, current, touched=touched) if ref is not None else {}
     return Result(current, reports, metrics, warnings, faces, preset)

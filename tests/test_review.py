@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import html
 import json
-from io import BytesIO
 import re
 import shutil
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np

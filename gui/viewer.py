@@ -1,0 +1,267 @@
+"""The before/after view: a draggable split line or side by side, zoom to fit or 100%, synced panning.
+
+Both sides are drawn through one view transform (zoom and the image point at the centre of each half),
+so zooming or panning one side moves the other with it. Coordinates handed out (clicks for spots) are in
+the shown image's pixels; the window scales them to full resolution. Spots are drawn as circles.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+SPLIT_GRAB = 8          # pixels either side of the split line that grab it
+MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
+MARKER_COLORS = {"heal": QColor(80, 200, 255), "protect": QColor(255, 190, 40)}
+
+
+def rgb8(pixels: np.ndarray) -> np.ndarray:
+    """float RGB 0..1 -> 8-bit RGB, rounded and saturated (one fast pass: this is on the preview's path)."""
+    return cv2.convertScaleAbs(cv2.max(pixels, 0.0), alpha=255.0)
+
+
+def qimage(rgb: np.ndarray) -> QImage:
+    """8-bit RGB (HxWx3) -> a QImage that owns its memory."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def to_qimage(pixels: np.ndarray) -> QImage:
+    """float RGB 0..1 (HxWx3) -> an 8-bit QImage that owns its memory."""
+    return qimage(rgb8(pixels))
+
+
+class Layer:
+    """One side's pixels, and its image at the scale last drawn: area-averaged once per scale, so
+    repaints (dragging the split line, panning) only copy pixels. At 100% and above: the pixels."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.rgb = rgb8(pixels)
+        self._drawn: tuple[float, QImage] | None = None
+
+    def width(self) -> int:
+        return self.rgb.shape[1]
+
+    def height(self) -> int:
+        return self.rgb.shape[0]
+
+    def image(self, scale: float) -> QImage:
+        scale = min(scale, 1.0)
+        if self._drawn is None or self._drawn[0] != scale:
+            size = (max(1, round(self.width() * scale)), max(1, round(self.height() * scale)))
+            rgb = self.rgb if scale == 1.0 else cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
+            self._drawn = (scale, qimage(rgb))
+        return self._drawn[1]
+
+
+class CompareView(QWidget):
+    """Before and after of one photo. Modes: "split" (draggable line) and "side" (side by side);
+    `before_only` shows the whole before image (the backslash key)."""
+
+    clicked = Signal(float, float, object)   # image x, y, Qt.KeyboardModifiers
+    viewChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.before: Layer | None = None
+        self.after: Layer | None = None
+        self.mode = "split"
+        self.before_only = False
+        self.split = 0.5                     # share of the width left of the split line
+        self.zoom: float | None = None       # None: fit
+        self.center = QPointF(0, 0)          # image point at the centre of each half
+        self.markers: list[tuple[str, float, float, float]] = []   # (kind, x, y, radius) image px
+        self.placeholder = "Open a folder of portraits (Ctrl+O)"
+        self._drag: tuple[str, QPointF, QPointF] | None = None
+        self._press: QPointF | None = None
+        self.setMinimumSize(320, 240)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # --- content -----------------------------------------------------------------------------------
+    def set_images(self, before: np.ndarray | None, after: np.ndarray | None, *, keep_view: bool) -> None:
+        """Show new pixels; `keep_view` keeps zoom and position (a re-render of the same photo)."""
+        self.before = None if before is None else Layer(before)
+        self.after = None if after is None else Layer(after)
+        if not keep_view and self.before is not None:
+            self.zoom = None
+            self.center = QPointF(self.before.width() / 2, self.before.height() / 2)
+        self.update()
+
+    def set_after(self, after: np.ndarray) -> None:
+        self.after = Layer(after)
+        self.update()
+
+    def set_markers(self, markers: list[tuple[str, float, float, float]]) -> None:
+        self.markers = list(markers)
+        self.update()
+
+    # --- view state --------------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.update()
+        self.viewChanged.emit()
+
+    def toggle_before(self) -> None:
+        self.before_only = not self.before_only
+        self.update()
+        self.viewChanged.emit()
+
+    def fit(self) -> None:
+        self.zoom = None
+        if self.before is not None:
+            self.center = QPointF(self.before.width() / 2, self.before.height() / 2)
+        self.update()
+        self.viewChanged.emit()
+
+    def actual_size(self) -> None:
+        """One image pixel per screen pixel, around the current centre."""
+        self.zoom = 1.0
+        self.update()
+        self.viewChanged.emit()
+
+    def _panes(self) -> list[QRectF]:
+        """The widget rectangles the image is drawn in: one, or two halves side by side."""
+        width, height = self.width(), self.height()
+        if self.mode == "side" and not self.before_only:
+            return [QRectF(0, 0, width / 2, height), QRectF(width / 2, 0, width / 2, height)]
+        return [QRectF(0, 0, width, height)]
+
+    def scale(self) -> float:
+        if self.zoom is not None or self.before is None:
+            return self.zoom or 1.0
+        pane = self._panes()[0]
+        return min(pane.width() / self.before.width(), pane.height() / self.before.height())
+
+    def _target(self, pane: QRectF) -> QRectF:
+        """Where the whole image lands in `pane` under the shared transform."""
+        s = self.scale()
+        left = pane.center().x() - self.center.x() * s
+        top = pane.center().y() - self.center.y() * s
+        return QRectF(left, top, self.before.width() * s, self.before.height() * s)
+
+    def to_widget(self, x: float, y: float, *, pane: int = 0) -> QPointF:
+        """Image pixel -> widget point in the given pane (0: the only one, or the before side)."""
+        target = self._target(self._panes()[pane])
+        return QPointF(target.left() + x * self.scale(), target.top() + y * self.scale())
+
+    def to_image(self, point: QPointF) -> QPointF | None:
+        """Widget point -> image pixel coordinates (None outside the image)."""
+        if self.before is None:
+            return None
+        pane = next((p for p in self._panes() if p.contains(point)), self._panes()[0])
+        target = self._target(pane)
+        s = self.scale()
+        x, y = (point.x() - target.left()) / s, (point.y() - target.top()) / s
+        if not (0 <= x < self.before.width() and 0 <= y < self.before.height()):
+            return None
+        return QPointF(x, y)
+
+    # --- painting ----------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(38, 38, 40))
+        if self.before is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            return
+        after = self.after or self.before
+        panes = self._panes()
+        if self.before_only:
+            self._draw(painter, panes[0], self.before, "before")
+        elif self.mode == "side":
+            self._draw(painter, panes[0], self.before, "before")
+            self._draw(painter, panes[1], after, "after")
+            painter.setPen(QPen(QColor(20, 20, 20), 2))
+            painter.drawLine(QPointF(panes[1].left(), 0), QPointF(panes[1].left(), self.height()))
+        else:
+            line = self.split * self.width()
+            painter.save()
+            painter.setClipRect(QRectF(0, 0, line, self.height()))
+            self._draw(painter, panes[0], self.before, "before")
+            painter.restore()
+            painter.save()
+            painter.setClipRect(QRectF(line, 0, self.width() - line, self.height()))
+            self._draw(painter, panes[0], after, "after", label_right=True)
+            painter.restore()
+            painter.setPen(QPen(QColor(255, 255, 255, 220), 2))
+            painter.drawLine(QPointF(line, 0), QPointF(line, self.height()))
+            painter.setBrush(QColor(255, 255, 255, 220))
+            painter.drawEllipse(QPointF(line, self.height() / 2), 7, 7)
+
+    def _draw(self, painter: QPainter, pane: QRectF, layer: Layer, label: str, *,
+              label_right: bool = False) -> None:
+        painter.save()
+        painter.setClipRect(pane, Qt.ClipOperation.IntersectClip)
+        target = self._target(pane)
+        s = self.scale()
+        painter.drawImage(target, layer.image(s))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for kind, x, y, radius in self.markers:
+            painter.setPen(QPen(MARKER_COLORS[kind], 2))
+            centre = QPointF(target.left() + x * s, target.top() + y * s)
+            painter.drawEllipse(centre, max(radius * s, 4.0), max(radius * s, 4.0))
+        painter.restore()
+        painter.setPen(QColor(255, 255, 255))
+        box = pane.adjusted(10, 8, -10, -8)
+        align = Qt.AlignmentFlag.AlignTop | (Qt.AlignmentFlag.AlignRight if label_right
+                                             else Qt.AlignmentFlag.AlignLeft)
+        painter.drawText(box, align, label)
+
+    # --- mouse -------------------------------------------------------------------------------------
+    def _near_split(self, point: QPointF) -> bool:
+        return (self.mode == "split" and not self.before_only
+                and abs(point.x() - self.split * self.width()) <= SPLIT_GRAB)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        point = event.position()
+        self._press = point
+        if event.button() == Qt.MouseButton.LeftButton and self._near_split(point):
+            self._drag = ("split", point, self.center)
+        elif event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
+            self._drag = ("pan", point, QPointF(self.center))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        point = event.position()
+        if self._drag is None:
+            self.setCursor(Qt.CursorShape.SplitHCursor if self._near_split(point) else Qt.CursorShape.CrossCursor)
+            return
+        kind, start, center = self._drag
+        if kind == "split":
+            self.split = min(max(point.x() / max(self.width(), 1), 0.0), 1.0)
+        else:
+            if self.zoom is None:
+                self.zoom = self.scale()
+            delta = (point - start) / self.scale()
+            self.center = center - delta
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        point, press, drag = event.position(), self._press, self._drag
+        self._drag = self._press = None
+        moved = press is not None and (point - press).manhattanLength() > 3
+        if drag and drag[0] == "pan" and moved:
+            self.viewChanged.emit()
+            return
+        if drag and drag[0] == "split" or moved or event.button() != Qt.MouseButton.LeftButton:
+            return
+        spot = self.to_image(point)
+        if spot is not None:
+            self.clicked.emit(spot.x(), spot.y(), event.modifiers())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        """Zoom around the point under the cursor (both sides follow)."""
+        if self.before is None:
+            return
+        anchor = self.to_image(event.position())
+        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+        old = self.scale()
+        self.zoom = min(max(old * factor, MIN_ZOOM), MAX_ZOOM)
+        if anchor is not None:
+            ratio = old / self.zoom
+            self.center = anchor + (self.center - anchor) * ratio
+        self.update()
+        self.viewChanged.emit()

@@ -1,0 +1,290 @@
+"""The review app, driven offscreen with pytest-qt on a folder of the public-domain portraits.
+
+One window is shared by the module (opening a photo analyses it: seconds, not milliseconds); each
+test selects the photo it needs. The window is grabbed to test-output/gui_window.png for a person.
+"""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"     # before Qt is first imported
+
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+import PySide6  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
+
+from retouch import presets, record  # noqa: E402
+from retouch.measure import worst  # noqa: E402
+
+from gui import session  # noqa: E402
+from gui.panels import EditPanel, explain, measure_rows  # noqa: E402
+from gui.settings import Spots, build_preset, controls, initial  # noqa: E402
+from gui.window import ReviewWindow  # noqa: E402
+from gui.worker import Worker  # noqa: E402
+
+from portraits import OUTPUT  # noqa: E402
+
+pytestmark = pytest.mark.timeout(240)
+RENDER_MS = 120_000          # a guarded render on a busy 2-core machine can take a while
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, astronaut_rgb, grace_hopper_rgb):
+    """A session: both portraits as JPEGs, a file that is not a photo, and a photo with no face."""
+    path = tmp_path_factory.mktemp("gui_session")
+    Image.fromarray(astronaut_rgb).save(path / "astronaut.jpg", quality=95)
+    Image.fromarray(grace_hopper_rgb).save(path / "grace_hopper.jpg", quality=95)
+    (path / "broken.jpg").write_bytes(b"this is not a jpeg")
+    sky = np.linspace([40, 90, 200], [230, 200, 150], 240).astype(np.uint8)     # a plain gradient
+    Image.fromarray(np.repeat(sky[:, None], 320, axis=1)).save(path / "sky.png")
+    return path
+
+
+@pytest.fixture(scope="module")
+def window(qapp, folder):
+    shown = ReviewWindow()
+    shown.resize(1400, 900)
+    shown.show()
+    yield shown
+    shown.close()
+
+
+def _measured(qtbot, window, action) -> int:
+    """Run `action` and wait until its guarded render and measures are on screen; the serial."""
+    with qtbot.waitSignal(window.measuresShown, timeout=RENDER_MS) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def _select(qtbot, window, name: str) -> None:
+    row = next(i for i, e in enumerate(window.entries) if e.name == name)
+    if window.index == row and window.result is not None:
+        return
+    _measured(qtbot, window, lambda: window.strip.setCurrentRow(row))
+
+
+def test_the_qt_binding_keeps_its_references_to_none(qapp):
+    """PySide6 6.12.0 under Python 3.11 drops a reference to None on every call of a method returning
+    nothing (setText, update, every painter call): after a few thousand, Python aborts with
+    'deallocating None'. The app needs a binding without that bug (6.11.3 is fine)."""
+    label = QLabel()
+    before = sys.getrefcount(None)
+    for _ in range(500):
+        label.setText("x")
+        label.update()
+    lost = before - sys.getrefcount(None)
+    assert lost < 50, (f"PySide6 {PySide6.__version__} lost {lost} references to None in 1000 calls: "
+                       "the app would crash with 'deallocating None'; pin pyside6-essentials<6.12")
+
+
+# --- plain data: no window needed --------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry_record, problem, expected", [
+    (None, "x.jpg: not an image", "failed"),
+    (None, "", "original"),
+    ({"steps": [{"status": "applied"}], "warnings": []}, "", "retouched"),
+    ({"steps": [{"status": "applied"}, {"status": "backed off"}], "warnings": []}, "", "backed off"),
+    ({"steps": [], "warnings": ["no face found: face edits skipped"]}, "", "no face"),
+    ({"steps": [{"status": "dropped"}], "review": {"decision": "approved"}}, "", "approved"),
+])
+def test_badge_says_the_most_important_thing(entry_record, problem, expected):
+    assert session.badge(entry_record, problem) == expected
+
+
+def test_discover_pairs_outputs_with_their_originals(tmp_path, astronaut_rgb):
+    originals, outputs = tmp_path / "session", tmp_path / "out"
+    originals.mkdir(), outputs.mkdir()
+    Image.fromarray(astronaut_rgb).save(originals / "a.jpg")
+    Image.fromarray(astronaut_rgb).save(outputs / "a.jpg")
+    Image.fromarray(astronaut_rgb).save(outputs / "stray.png")
+    result = {"preset": "natural", "preset_digest": "0" * 64, "faces": 1, "summary": {}, "budget": {},
+              "steps": [{"edit": "skin", "requested": 0.5, "applied": 0.3, "status": "backed off",
+                         "bound_by": ["texture"], "metrics": {}, "note": ""}], "metrics": {}, "warnings": []}
+    entry = record.build(result, input_path=originals / "a.jpg", input_sha256="", output_path=outputs / "a.jpg",
+                         preset_summary={"steps": [{"edit": "skin", "strength": 0.3, "params": {}}]})
+    record.write(entry, outputs / "a.jpg")
+    entries = session.discover(outputs)
+    assert [(e.original, e.output, e.badge) for e in entries] == [
+        (originals / "a.jpg", outputs / "a.jpg", "backed off"), (outputs / "stray.png", None, "original")]
+    assert session.settings_of(entries[0].record) == {"skin": {"strength": 0.3, "params": {}}}
+
+
+def test_every_slider_ends_at_the_declared_hard_maximum(qtbot):
+    base = presets.load("natural")
+    table = controls(base)
+    panel = EditPanel(table)
+    qtbot.addWidget(panel)
+    states, spots = initial(base)
+    panel.set_state(states)
+    checked = 0
+    for name, control in table.items():
+        for key, declaration in control.sliders.items():
+            slider = panel.sliders[name][key]
+            assert slider.maximum() == declaration.limit, f"{name}.{key}"
+            assert slider.minimum() == declaration.lo, f"{name}.{key}"
+            slider.setValue(declaration.limit + 10)          # beyond the limit: held at the limit
+            assert slider.value() == declaration.limit
+            slider.slider.setValue(slider.slider.maximum())  # the user drags to the end
+            assert slider.value() == declaration.limit
+            checked += 1
+    assert checked >= 12 and set(table) >= {"blemish", "skin", "light"}
+    # the panel at its extremes still builds a preset the library accepts
+    for group in panel.groups.values():
+        group.setChecked(True)
+    assert len(build_preset(base, panel.state(), spots).steps) == len(table)
+
+
+def test_spots_toggle_and_scale_to_the_proxy():
+    spots = Spots()
+    assert spots.toggle("heal", 100, 50, 4) == "added"
+    assert spots.toggle("protect", 200, 80, 4) == "added"
+    assert spots.values(0.5) == {"spots": ((50.0, 25.0, 2.0),), "exclude": ((100.0, 40.0),)}
+    assert spots.toggle("heal", 101, 51, 4) == "removed" and spots.heal == []
+
+
+def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
+    worker = Worker()
+    delivered = []
+    def receive(kind, serial, stage, value):
+        delivered.append((serial, stage))
+        worker.acknowledge()
+
+    worker.produced.connect(receive)
+    worker.start()
+
+    def slow(serial):
+        def job():
+            time.sleep(0.3)
+            yield "preview", serial
+            time.sleep(0.3)
+            yield "guarded", serial
+        return job
+
+    worker.submit("render", 1, slow(1))
+    time.sleep(0.1)                      # 1 is running
+    for serial in (2, 3, 4):
+        worker.submit("render", serial, slow(serial))
+    qtbot.waitUntil(lambda: (4, "guarded") in delivered and worker.idle(), timeout=5000)
+    worker.stop()
+    assert delivered == [(1, "preview"), (4, "preview"), (4, "guarded")]
+
+
+# --- the window ---------------------------------------------------------------------------------------
+
+def test_opening_a_folder_shows_the_first_photo_with_its_measures(qtbot, window, folder):
+    _measured(qtbot, window, lambda: window.open_folder(folder))
+    assert [e.name for e in window.entries] == ["astronaut.jpg", "broken.jpg", "grace_hopper.jpg", "sky.png"]
+    assert window.entry.name == "astronaut.jpg"
+    assert window.view.before is not None and window.view.after is not None
+    flat = worst(window.result.metrics)
+    assert flat["identity"] >= window.base.budget.identity_min
+    rows = measure_rows(flat, window.base.budget)
+    assert [r[0] for r in rows][:2] == ["Identity (same person)", "Skin tone shift, mean dE"]
+    assert window.measures.table.item(0, 1).text() == rows[0][1]
+    assert all(ok for *_, ok in rows)
+
+
+def test_stepping_through_photos_shows_errors_in_the_status_area(qtbot, window, folder):
+    _select(qtbot, window, "astronaut.jpg")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_Right)                      # the next-photo shortcut
+    qtbot.waitUntil(lambda: "broken.jpg" in window.error.text(), timeout=RENDER_MS)
+    assert window.entry.name == "broken.jpg" and window.entry.badge == "failed"
+    assert "not an image" in window.error.text() and window.isVisible()
+    _measured(qtbot, window, lambda: qtbot.keyClick(window, Qt.Key.Key_J))
+    assert window.entry.name == "grace_hopper.jpg" and window.error.text() == ""
+    _measured(qtbot, window, lambda: qtbot.keyClick(window, Qt.Key.Key_Right))
+    assert window.entry.name == "sky.png" and window.entry.badge == "no face"
+    assert "sky.png: no face found" in window.error.text()
+    assert "no face measured" in window.measures.verdict.text()
+    qtbot.keyClick(window, Qt.Key.Key_Left)                       # the previous-photo shortcut
+    assert window.entry.name == "grace_hopper.jpg"
+    qtbot.keyClick(window, Qt.Key.Key_Backslash)                 # before/after toggle
+    assert window.view.before_only
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert not window.view.before_only
+
+
+def test_a_slider_re_renders_the_preview_and_the_measures_stay_within_budget(qtbot, window):
+    _select(qtbot, window, "astronaut.jpg")
+    before_change = window.result.pixels.copy()
+    slider = window.panel.sliders["light"]["strength"]
+    assert slider.maximum() == slider.declaration.limit
+    with qtbot.waitSignal(window.previewShown, timeout=RENDER_MS):
+        serial = _measured(qtbot, window, lambda: slider.slider.setValue(0))
+    step = window.result.preset.step("light")
+    assert step.strength == 0.0 and serial == window.shown_serial
+    changed = np.abs(window.result.pixels - before_change).max()
+    assert changed > 2 / 255, "moving light's strength to 0 changed nothing on screen"
+    flat = worst(window.result.metrics)
+    assert not window.base.budget.breaches(flat)
+    assert all(s.applied <= s.requested <= window.base.step(s.edit).strength_limit.limit
+               for s in window.result.steps)
+    assert "light: applied at 0.00" in window.measures.steps.text()
+
+
+def test_a_click_on_the_cheek_adds_a_manual_spot_and_another_removes_it(qtbot, window):
+    _select(qtbot, window, "astronaut.jpg")
+    prepared = window.prepared[window.entry.original]
+    cheek = prepared.faces.items[0].landmarks[205]               # image-left cheek, proxy pixels
+    window.set_tool("heal")
+    point = window.view.to_widget(float(cheek[0]), float(cheek[1])).toPoint()
+    _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=point))
+    spots = window.result.preset.step("blemish").params.spots
+    assert len(spots) == 1 and abs(spots[0][0] - cheek[0]) < 2 and abs(spots[0][1] - cheek[1]) < 2
+    assert [m[0] for m in window.view.markers] == ["heal"]
+    _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=point))
+    assert window.view.markers == [] and window.result.preset.step("blemish").params.spots == ()
+    # a click off every face is refused, with a word in the status area
+    window.view.clicked.emit(5.0, 5.0, Qt.KeyboardModifier.NoModifier)
+    assert "no face" in window.message.text() and window.view.markers == []
+    # Shift+click protects a point instead (a mole), and it stays in the settings
+    _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton,
+                                                      Qt.KeyboardModifier.ShiftModifier, point))
+    assert [m[0] for m in window.view.markers] == ["protect"]
+    assert len(window.result.preset.step("blemish").params.exclude) == 1
+    window.set_tool("pan")
+
+
+def test_approve_exports_and_stores_the_decision_in_the_record(qtbot, window, folder):
+    _select(qtbot, window, "astronaut.jpg")
+    window.comment.setText("lovely, keep the freckles")
+    window.approve()
+    target = folder / session.EXPORT_FOLDER / "astronaut.jpg"
+    qtbot.waitUntil(lambda: window.entry.badge == "approved", timeout=RENDER_MS)
+    stored = record.read(target)
+    assert stored["review"]["decision"] == "approved" and stored["review"]["source"] == "photographer"
+    assert stored["review"]["comment"] == "lovely, keep the freckles"
+    assert stored["input"]["path"] == str(folder / "astronaut.jpg")
+    steps = {s["edit"]: s for s in stored["preset"]["settings"]["steps"]}
+    assert steps["light"]["strength"] == 0.0 and len(steps["blemish"]["params"]["exclude"]) == 1
+    assert window.strip.item(0).toolTip().endswith("approved")
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_X)                          # reject: no change since, no new export
+    qtbot.waitUntil(lambda: record.read(target)["review"]["decision"] == "rejected", timeout=10_000)
+    window.approve()
+    OUTPUT.mkdir(exist_ok=True)
+    qtbot.wait(50)
+    assert window.grab().save(str(OUTPUT / "gui_window.png"))
+
+
+def test_reopening_the_export_folder_restores_settings_and_decision(qtbot, window, folder):
+    _measured(qtbot, window, lambda: window.open_folder(folder / session.EXPORT_FOLDER))
+    entry = window.entry
+    assert entry.original == folder / "astronaut.jpg" and entry.badge == "approved"
+    assert window.panel.sliders["light"]["strength"].value() == 0.0
+    assert [m[0] for m in window.view.markers] == ["protect"]
+    window.view.set_mode("side")
+    window.view.actual_size()
+    x0, y0, x1, y1 = window.prepared[entry.original].faces.items[0].box
+    window.view.zoom, window.view.center = 3.0, QPointF((x0 + x1) / 2, (y0 + y1) / 2)   # both sides follow
+    qtbot.wait(50)                       # let the layout settle before the grab
+    window.grab().save(str(OUTPUT / "gui_window_side_by_side.png"))
+    window.view.set_mode("split")
+    window.view.fit()
+    assert "applied at" in explain(window.result.steps[0]) or "skipped" in explain(window.result.steps[0])
