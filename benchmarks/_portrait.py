@@ -8,8 +8,8 @@ The photos are skimage's astronaut (NASA, public domain, 512x512), made into wha
 - `small_face`: the 512 px original at native size in the middle of a grey long_side x 2/3 canvas (the
   face is as big as in the original, the frame ~91x bigger), next to the original itself.
 
-Timing helpers: `median_seconds` (median wall and CPU time of repeats), `ratio` and `peak_bytes` (tracemalloc's peak, which sees
-numpy's and OpenCV's output arrays, not OpenCV's internal scratch buffers).
+Timing helpers: `median_seconds` (median wall and CPU time of repeats), `ratio`, and `peak_bytes`
+(tracemalloc's peak, which sees numpy's and OpenCV's output arrays, not OpenCV's internal scratch buffers).
 """
 from __future__ import annotations
 
@@ -80,12 +80,16 @@ def proxy_of(path: Path, folder: Path, megapixels: float = PROXY_MEGAPIXELS) -> 
     return save_jpeg(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), folder / f"{path.stem}_proxy.jpg")
 
 
+def small_face_offset(long_side: int = 6000) -> tuple[int, int]:
+    """(x, y) of the 512 px astronaut's top left corner in small_face's canvas."""
+    return (long_side - 512) // 2, (round(long_side / ASPECT) - 512) // 2
+
+
 def small_face(folder: Path, long_side: int = 6000) -> tuple[Path, Path]:
     """(the 512 px astronaut centred in a grey long_side x long_side/1.5 canvas, the 512 px original)."""
     source = astronaut()
-    height, width = round(long_side / ASPECT), long_side
-    canvas = np.full((height, width, 3), CANVAS_GREY, np.uint8)
-    y, x = (height - source.shape[0]) // 2, (width - source.shape[1]) // 2
+    canvas = np.full((round(long_side / ASPECT), long_side, 3), CANVAS_GREY, np.uint8)
+    x, y = small_face_offset(long_side)
     canvas[y:y + source.shape[0], x:x + source.shape[1]] = source
     return (save_jpeg(canvas, folder / f"small_face_{long_side}.jpg"),
             save_jpeg(source, folder / "astronaut_512.jpg"))
@@ -100,7 +104,7 @@ def median_seconds(function: Callable[[], object], repeat: int) -> tuple[dict[st
         result = function()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return {"wall": round(statistics.median(walls), 3), "cpu": round(statistics.median(cpus), 3)}, result
+    return {"wall": round(statistics.median(walls), 5), "cpu": round(statistics.median(cpus), 5)}, result
 
 
 def ratio(a: dict[str, float], b: dict[str, float]) -> dict[str, float | None]:

@@ -8,11 +8,13 @@ to reading it. Target: analysis < decode. Prints JSON; progress goes to stderr.
 Stages are timed by calling what retouch.face.analyse composes, one at a time, on the decoded photo:
 proxy (area downscale), landmarks (face detection on the proxy + FaceMesh on full-resolution crops;
 detection alone is also reported), regions (every face's masks), identity (every face's embedding)
-and person (the matte). Times are medians of wall and CPU seconds (CPU: all threads of the process;
-the steadier number when other work shares the machine). The mediapipe graphs and the identity model are built by a first, untimed
-analyse (its time is reported as cold_analyse_s). Memory: tracemalloc's peak per stage (numpy and
-OpenCV output arrays, above what was allocated before the stage) from one extra traced run, and the
-process's peak RSS after the imports, after warm-up (one decode + analyse), after decoding and at the end.
+and person (the matte); analyse(person=False), all but the matte, is timed too. Times are medians of
+wall and CPU seconds (CPU: all threads of the process; the steadier number when other work shares the
+machine). The mediapipe graphs and the identity model
+are built by a first, untimed analyse (its time is reported as cold_analyse_s). Memory: tracemalloc's
+peak per stage (numpy and OpenCV output arrays, above what was allocated before the stage) from one
+extra traced run, and the process's peak RSS after the imports, after warm-up (one decode + analyse),
+after decoding and at the end.
 """
 from __future__ import annotations
 
@@ -104,27 +106,31 @@ def main() -> None:
         bench.log("analysing, whole ...")
         analyse_s, faces = bench.median_seconds(lambda: analyse(photo), args.repeat)
         analyse_peak, _ = bench.peak_bytes(lambda: analyse(photo))
+        no_person_s, _ = bench.median_seconds(lambda: analyse(photo, person=False), args.repeat)
         if args.profile:
             profile(photo)
 
-    staged = {key: round(sum(v[key] for k, v in seconds.items() if k != "landmarks_detection_only"), 3)
+    staged = {key: round(sum(v[key] for k, v in seconds.items() if k != "landmarks_detection_only"), 5)
               for key in ("wall", "cpu")}
     print(json.dumps({
         "benchmark": "analyze",
-        "photo": {"width": photo.size[0], "height": photo.size[1], "megapixels": round(photo.pixels.shape[0]
-                  * photo.pixels.shape[1] / 1e6, 1), "faces": len(faces),
+        "photo": {"width": photo.size[0], "height": photo.size[1],
+                  "megapixels": round(photo.size[0] * photo.size[1] / 1e6, 1), "faces": len(faces),
                   "face_boxes": [list(f.box) for f in faces]},
         "repeat": args.repeat,
         "decode_s": decode_s,
         "analyse_s": analyse_s,
         "analyse_over_decode": bench.ratio(analyse_s, decode_s),
         "target_met": {key: analyse_s[key] < decode_s[key] for key in ("wall", "cpu")},
+        "analyse_without_person_s": no_person_s,
+        "analyse_without_person_over_decode": bench.ratio(no_person_s, decode_s),
         "stages_s": seconds,
         "stages_sum_s": staged,
         "cold_analyse_s": round(cold, 3),
         "tracemalloc_peak_mb": {"decode": bench.mb(decode_peak), **{k: bench.mb(v) for k, v in peaks.items()},
                                 "analyse": bench.mb(analyse_peak)},
-        "max_rss_mb": {"after_imports": rss_imports, "after_warm_up": rss_warm, "after_decode": rss_decoded, "end": bench.max_rss_mb()},
+        "max_rss_mb": {"after_imports": rss_imports, "after_warm_up": rss_warm, "after_decode": rss_decoded,
+                       "end": bench.max_rss_mb()},
     }, indent=2))
 
 

@@ -129,12 +129,13 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
             progress: Callable[[str, int, int], None] | None = None) -> Result:
     """Run every step of `preset` on `photo` (never modified) and return the Result.
 
-    `faces` may be passed when the caller already analysed the photo (the GUI, the batch). With
+    `faces` may be passed when the caller already analysed the photo (the GUI). The person matte is
+    computed only when a step works on the whole person (background): it is the costliest analysis. With
     `guard=False` nothing is measured or backed off (used only to time the guard's cost).
     """
     if faces is None:
         from .face import analyse
-        faces = analyse(photo)
+        faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
     warnings = [] if len(faces) else ["no face found: face edits skipped"]
     ref = reference(photo.pixels, faces) if guard else None
     current = photo.pixels
