@@ -69,19 +69,25 @@ def main() -> None:
     """Offline portrait retouching: every edit bounded and measured against the original."""
 
 
+MAX_MEGAPIXELS = click.option(
+    "--max-megapixels", type=click.FloatRange(1, 2000), default=250, show_default=True,
+    help="Refuse larger images (decompression-bomb guard).")
+
+
 @main.command()
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--overlay", type=click.Path(file_okay=False, path_type=Path),
               help="Write a PNG per photo with landmarks and region masks drawn.")
-def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None) -> None:
+@MAX_MEGAPIXELS
+def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_megapixels: float) -> None:
     """Find faces: box, confidence and landmarks per face, and whether a person matte was found."""
     from .face import analyse, draw_overlay
     from .io import PhotoError, read, write_pixels
     rows, failed = [], False
     for path in photos:
         try:
-            photo = read(path)
+            photo = read(path, max_pixels=int(max_megapixels * 1e6))
             faces = analyse(photo, identity=False)
         except PhotoError as error:
             rows.append({"file": str(path), "error": str(error)})
@@ -101,7 +107,7 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None) -> No
     else:
         for row in rows:
             if "error" in row:
-                click.echo(f"{row['file']}: error: {row['error']}")
+                click.echo(f"error: {row['error']}")
                 continue
             faces = row["faces"]
             click.echo(f"{row['file']}: {len(faces)} face{'s' if len(faces) != 1 else ''}, "
@@ -125,14 +131,16 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None) -> No
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG quality (default: the preset's).")
 @click.option("--overwrite", is_flag=True, help="Allow writing over an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@MAX_MEGAPIXELS
 def apply(source: Path, target: Path, preset: str, only, settings, background, quality, overwrite,
-          as_json: bool) -> None:
+          as_json: bool, max_megapixels: float) -> None:
     """Retouch SOURCE into TARGET with the guard on, and write the edit record beside it."""
     from .io import PhotoError
     from .job import retouch_file
     chosen = _load_preset(preset, only, settings, background)
     try:
-        outcome = retouch_file(source, target, chosen, quality=quality, overwrite=overwrite)
+        outcome = retouch_file(source, target, chosen, quality=quality, overwrite=overwrite,
+                               max_pixels=int(max_megapixels * 1e6))
     except (PhotoError, FileExistsError) as error:
         fail(str(error))
     if as_json:

@@ -35,7 +35,7 @@ def test_analyze_reports_faces_and_writes_overlays(session, tmp_path):
 def test_analyze_exit_1_when_a_file_fails_and_names_it(session):
     result = invoke("analyze", session / "astronaut.jpg", session / "broken.jpg")
     assert result.exit_code == 1
-    assert "broken.jpg: error:" in result.output and "Traceback" not in result.output
+    assert "error: " in result.output and "broken.jpg" in result.output and "Traceback" not in result.output
 
 
 def test_apply_writes_output_record_and_xmp(session, tmp_path):
@@ -91,3 +91,14 @@ def test_presets_list_and_show():
     assert "natural" in listing.output and "actor" in listing.output
     shown = json.loads(invoke("presets", "show", "natural").output)
     assert shown["name"] == "natural" and shown["steps"]
+
+
+def test_pixel_limit_is_configurable_and_refuses_with_one_line(session, tmp_path):
+    result = invoke("apply", session / "astronaut.jpg", tmp_path / "a.jpg", "--max-megapixels", "1")
+    assert result.exit_code == 0, result.output
+    small = invoke("analyze", session / "astronaut.jpg", "--max-megapixels", "1")
+    assert small.exit_code == 0
+    from PIL import Image
+    Image.new("RGB", (1500, 1000)).save(tmp_path / "big.png")
+    refused = invoke("analyze", tmp_path / "big.png", "--max-megapixels", "1")
+    assert refused.exit_code == 1 and "big.png" in refused.output
