@@ -83,9 +83,5 @@ def get(name: str) -> Edit:
 def load_all() -> dict[str, Edit]:
     """Import every edit module so the registry is complete."""
     for module in EDIT_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{module}":
-                raise
+        importlib.import_module(f"{__name__}.{module}")
     return REGISTRY
