@@ -5,7 +5,8 @@ at a 512 px face width, scaled to astronaut's face (about 92 px wide) and floore
 a pixel a spot is no longer a spot. They are placed on skin away from the mask's edge and from the
 sharpest creases and highlights (the 10% of skin whose lightness varies most), where the clean skin
 under a spot can be predicted from around it, so "healed" can be judged against the clean photo: mean
-CIEDE2000 <= 3 inside the spot. A "mole" above the size limit is planted too and must stay.
+CIEDE2000 <= 3 inside the spot. A "mole" above the size limit is planted too and must stay. The same
+scene enlarged (a face above the working scale) is searched shrunk and healed at full resolution.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from retouch.color import delta_e, from_lab, to_lab, to_linear, to_srgb
 from retouch.edits import blemish, get
 from retouch.params import ParamError, declarations
-from retouch.photo import Faces
+from retouch.photo import Face, Faces, Photo, Region
 from retouch.pipeline import blend
 import portraits
 
@@ -29,6 +30,7 @@ KINDS = {"darker": (-20.0, 2.0, 7.0), "redder": (-8.0, 18.0, 4.0), "brighter": (
 SPOT_COUNT = 20
 SPACING = 8.0            # px between planted spot centres
 MOLE_RADIUS = 0.1        # inter-ocular distances: above max_size's hard max (0.08)
+ENLARGE = 5              # the enlarged scene's scale: astronaut's inter-ocular distance becomes ~216 px
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +104,18 @@ def mean_de(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     return float(delta_e(to_lab(a[where]), to_lab(b[where])).mean())
 
 
+def scores(clean, planted, result, skin, spots, mole) -> tuple[list[float], list[float], float, float]:
+    """dE to the clean photo inside each spot after and before healing, the share of the skin away from
+    the marks within dE 1 of the planted photo, and the mole's dE."""
+    shape = clean.shape[:2]
+    errors = [mean_de(result, clean, spot.disc(shape)) for spot in spots]
+    before = [mean_de(planted, clean, spot.disc(shape)) for spot in spots]
+    near = np.any([spot.disc(shape, grow=spot.radius + 3) for spot in spots + [mole]], axis=0)
+    outside = (skin > 0.5) & ~near
+    kept = float((delta_e(to_lab(result[outside]), to_lab(planted[outside])) <= 1.0).mean())
+    return errors, before, kept, mean_de(result, planted, mole.disc(shape))
+
+
 @pytest.mark.parametrize("exposure", [1.0, 0.3], ids=["as-shot", "darker"])
 def test_planted_spots_are_healed_and_the_rest_kept(scene, exposure):
     """Also on the photo darkened to a third of its light (skin L* about 46 instead of 77): the rule is
@@ -110,18 +124,11 @@ def test_planted_spots_are_healed_and_the_rest_kept(scene, exposure):
     clean, planted = (to_srgb(exposure * to_linear(image)) for image in (photo.pixels, planted))
     change = blemish.apply(photo.with_pixels(planted), faces, blemish.Params())
     result = blend(planted, change, blemish.STRENGTH.default)
-    shape = clean.shape[:2]
-    errors = [mean_de(result, clean, spot.disc(shape)) for spot in spots]
-    before = [mean_de(planted, clean, spot.disc(shape)) for spot in spots]
+    errors, before, kept, mole_change = scores(clean, planted, result, skin, spots, mole)
     fixed = sum(error <= 3.0 for error in errors)
     print(f"exposure {exposure}: planted dE {np.mean(before):.1f} -> healed dE mean {np.mean(errors):.2f}, "
           f"max {np.max(errors):.2f}; healed {fixed}/{len(spots)}")
     assert fixed >= 0.9 * len(spots)
-
-    near = np.any([spot.disc(shape, grow=spot.radius + 3) for spot in spots + [mole]], axis=0)
-    outside = (skin > 0.5) & ~near
-    kept = float((delta_e(to_lab(result[outside]), to_lab(planted[outside])) <= 1.0).mean())
-    mole_change = mean_de(result, planted, mole.disc(shape))
     print(f"skin outside the spots within dE 1: {kept:.4f}; mole dE {mole_change:.2f}")
     assert kept >= 0.99
     assert mole_change <= 0.5
@@ -130,6 +137,69 @@ def test_planted_spots_are_healed_and_the_rest_kept(scene, exposure):
     crops = [cv2.resize(image[y0:y1, x0:x1], None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
              for image in (clean, planted, result)]
     portraits.save_png(np.concatenate(crops, axis=1), f"blemish_astronaut_x{exposure:g}_clean_planted_healed.png")
+
+
+def enlarged(scene, factor: int):
+    """The scene's face, cropped with half an inter-ocular distance around it and enlarged `factor`
+    times (bicubic), with its analysis (landmarks, regions) moved along: clean, faces, skin, spots,
+    mole, planted (the spots planted anew at the new scale, so they are as sharp as before)."""
+    photo, faces, _, spots, mole, _ = scene
+    face = faces.items[0]
+    pad = int(face.interocular / 2)
+    x0, y0 = max(0, face.box[0] - pad), max(0, face.box[1] - pad)
+    x1, y1 = min(photo.size[0], face.box[2] + pad), min(photo.size[1], face.box[3] + pad)
+    size = ((x1 - x0) * factor, (y1 - y0) * factor)
+
+    def moved(x: float, y: float) -> tuple[float, float]:
+        return (x - x0 + 0.5) * factor - 0.5, (y - y0 + 0.5) * factor - 0.5
+
+    def bigger(image: np.ndarray) -> np.ndarray:
+        return np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+
+    regions = {name: Region((0, 0) + size, bigger(region.crop((x0, y0, x1, y1))))
+               for name, region in face.regions.items()}
+    landmarks = np.array([moved(x, y) for x, y in face.landmarks], np.float32)
+    big_face = Face((0, 0) + size, face.confidence, landmarks, regions, face.embedding)
+    big_spots, big_mole = ([dataclasses.replace(mark, x=moved(mark.x, mark.y)[0], y=moved(mark.x, mark.y)[1],
+                                                radius=mark.radius * factor) for mark in marks]
+                           for marks in (spots, [mole]))
+    clean = bigger(photo.pixels[y0:y1, x0:x1])
+    planted = plant(clean, big_spots + big_mole)
+    return clean, Faces([big_face], None, size), regions["skin"].mask, big_spots, big_mole[0], planted
+
+
+def test_a_large_face_is_searched_shrunk_and_heals_as_at_full_resolution(scene, monkeypatch):
+    """The planted scene enlarged (inter-ocular distance above WORK_INTEROCULAR): the search runs on the
+    face shrunk and maps the spots back. It must find and heal the planted spots as a search at full
+    resolution does (the cost the working scale avoids), and keep the mole and the rest of the skin.
+    (Enlarged, the clean skin under a spot is predicted less well by either: per-pixel dE is compared
+    with the full-resolution search, not with the native scene's.)"""
+    clean, faces, skin, spots, mole, planted = enlarged(scene, ENLARGE)
+    assert faces.items[0].interocular > 1.2 * blemish.WORK_INTEROCULAR
+    shape = clean.shape[:2]
+    found = {}
+    for label, cap in (("shrunk", blemish.WORK_INTEROCULAR), ("full", np.inf)):
+        monkeypatch.setattr(blemish, "WORK_INTEROCULAR", cap)
+        change = blemish.apply(Photo(planted, 8, source=None, format="PNG"), faces, blemish.Params())
+        result = blend(planted, change, blemish.STRENGTH.default)
+        mask = np.zeros(shape, np.float32)
+        x0, y0, x1, y1 = change.box
+        mask[y0:y1, x0:x1] = change.mask
+        errors, before, kept, mole_change = scores(clean, planted, result, skin, spots, mole)
+        found[label] = (sum(float(mask[spot.disc(shape)].mean()) >= 0.5 for spot in spots),
+                        sum(error <= 3.0 for error in errors), kept, mole_change, result)
+        print(f"enlarged x{ENLARGE}, {label} search: covered {found[label][0]}/{len(spots)}, planted dE "
+              f"{np.mean(before):.1f} -> {np.mean(errors):.2f}, within dE 3: {found[label][1]}; skin kept "
+              f"{kept:.4f}; mole dE {mole_change:.2f}")
+    covered, fixed, kept, mole_change, result = found["shrunk"]
+    assert covered >= 0.9 * len(spots)
+    assert fixed >= found["full"][1] - 2
+    assert kept >= 0.99
+    assert mole_change <= 0.5
+    x0, y0, x1, y1 = (int(value) for value in (*np.min([(s.x, s.y) for s in spots], 0) - 40,
+                                               *np.max([(s.x, s.y) for s in spots], 0) + 40))
+    portraits.save_png(np.concatenate([image[max(0, y0):y1, max(0, x0):x1] for image in (clean, planted, result)],
+                                      axis=1), f"blemish_astronaut_enlarged_x{ENLARGE}_clean_planted_healed.png")
 
 
 def test_mole_stays_even_at_the_hard_size_limit(scene):

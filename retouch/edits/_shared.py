@@ -57,6 +57,8 @@ def masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.nda
     total_b = total[..., None] if values.ndim == 3 else total
     mean = blur(values * spread, sigma) / np.maximum(total_b, 1e-12)
     empty = total_b < _EMPTY_WEIGHT * max(float(weights.max(initial=0.0)), 1e-12)
+    if not empty.any():
+        return mean.astype(np.float32)
     return np.where(empty, blur(values, sigma), mean).astype(np.float32)
 
 
@@ -110,6 +112,8 @@ def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Chan
         if done is None:
             continue
         lab, mask = done
-        pixels = np.where(mask[..., None] > 0, from_lab(lab), rgb).astype(np.float32)
+        acted = mask > 0
+        pixels = rgb.astype(np.float32, copy=True)
+        pixels[acted] = from_lab(lab[acted])      # only where it acted: a few spots cost a few spots
         parts.append(Change(box, pixels, mask.astype(np.float32)))
     return combine(photo, parts)

@@ -9,7 +9,11 @@ the `sensitivity` threshold, and its radius, measured against the face, must lie
 `max_size` inter-ocular distances. Larger marks (moles, birthmarks), points on a line (wrinkles, scars),
 groups of `freckle_count` or more spots close together (freckle clusters), spots touching the edge of
 the skin mask and any spot holding one of the `exclude` points are part of who the person is, and are
-kept. Manual `spots` (x, y, radius in full-resolution pixels) are healed as drawn.
+kept. Manual `spots` (x, y, radius in full-resolution pixels) are healed as drawn. Since every size is
+relative to the face, detection runs on the face scaled down so the inter-ocular distance is at most
+WORK_INTEROCULAR px (a large photo's face is searched as a 1-2 MP photo's is); the spots found are mapped
+back and healed at full resolution, each on a small window around it, so a 24-megapixel face costs
+about what a small one does plus what its spots do.
 
 Healing separates tone from texture: a spot is filled by biharmonic interpolation from the clean skin
 around it (tone, continuing its gradients), and the high frequencies of the neighbouring clean patch
@@ -47,6 +51,7 @@ COMPACT = 1.5              # a spot's whole extent (a third of its peak) may rea
 THRESHOLDS = (9.0, 3.0)    # how far (noise units) a spot must stand out, at sensitivity 0 and 1
 TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
+WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
 
 
 def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
@@ -132,12 +137,12 @@ def _standing_out(contrast: np.ndarray, noise: np.ndarray) -> np.ndarray:
 
 class Footprint(NamedTuple):
     """A spot: its pixels, a boolean `mask` whose top-left corner is at (`y`, `x`) of the crop, and the
-    `margin` (px) its hole adds around them for the spot's soft edge."""
+    `margin` (px, rounded, at least 1) its hole adds around them for the spot's soft edge."""
 
     y: int
     x: int
     mask: np.ndarray
-    margin: int = 1
+    margin: float = 1.0
 
     def paint(self, canvas: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
         """Set the footprint's pixels of `canvas` to True; the canvas's top-left is at `origin` (y, x)
@@ -151,7 +156,7 @@ class Footprint(NamedTuple):
 
     def hole(self) -> "Footprint":
         """The pixels healing replaces: the footprint grown by its margin."""
-        return self.grown(self.margin)
+        return self.grown(max(1, int(round(self.margin))))
 
     def within(self, allowed: np.ndarray) -> bool:
         """Whether every pixel of the footprint lies inside the crop and on `allowed` (crop-sized bool)."""
@@ -165,6 +170,18 @@ class Footprint(NamedTuple):
         padded = np.pad(self.mask, pixels).astype(np.uint8)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
         return Footprint(self.y - pixels, self.x - pixels, cv2.dilate(padded, kernel) > 0, self.margin)
+
+    def scaled(self, fy: float, fx: float) -> "Footprint":
+        """The footprint on a grid `fy` x `fx` times as fine (pixel centres at (i + 0.5) / f - 0.5 of this
+        grid, as cv2.resize maps them): the pixels where the bilinearly resampled mask is at least half."""
+        height, width = self.mask.shape
+        top, left = int(np.floor(self.y * fy)), int(np.floor(self.x * fx))
+        rows = (np.arange(top, int(np.ceil((self.y + height) * fy))) + 0.5) / fy - 0.5 - self.y
+        columns = (np.arange(left, int(np.ceil((self.x + width) * fx))) + 0.5) / fx - 0.5 - self.x
+        map_x, map_y = (grid.astype(np.float32) for grid in np.meshgrid(columns, rows))
+        sampled = cv2.remap(self.mask.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return Footprint(top, left, sampled >= 0.5, self.margin * np.sqrt(fy * fx))
 
 
 def semi_major(region: np.ndarray) -> float:
@@ -191,9 +208,9 @@ def find_spots(stack: np.ndarray, scales: np.ndarray, *, threshold: float, sizes
     around the peak where the score is at least half the peak's, at the finest scale that sees it at half
     its best score (the least blurred view: a tight footprint). Its radius is the footprint's
     semi-major radius less, in quadrature, SCALE_WIDTH times that scale; its hole's margin, half that
-    radius (at least a pixel), takes in the spot's soft edge. The mark as the best scale sees it must
-    be within BIG_MARK_READING of the hard limit `largest` (the least share of its radius a large flat
-    mark measures there at half its peak): a mole is never taken for a spot. And it must be compact:
+    radius, takes in the spot's soft edge. The mark as the best scale sees it must be within
+    BIG_MARK_READING of the hard limit `largest` (the least share of its radius a large flat mark
+    measures there at half its peak): a mole is never taken for a spot. And it must be compact:
     at a third of its peak within COMPACT times the largest size (a dark point on a wrinkle or a scar
     belongs to a line, and is kept).
     """
@@ -221,7 +238,7 @@ def find_spots(stack: np.ndarray, scales: np.ndarray, *, threshold: float, sizes
             rows, columns = np.nonzero(region)
             found.append(Footprint(int(y0 + rows.min()), int(x0 + columns.min()),
                                    region[rows.min():rows.max() + 1, columns.min():columns.max() + 1],
-                                   max(1, int(round(radius / 2)))))
+                                   radius / 2))
     return found
 
 
@@ -294,25 +311,31 @@ def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
     gradients smoothly (every hole is left out, so no spot leaks into another). Texture: the high
     frequencies (finer than `texture` px) of the best-matching clean neighbour (texture_offset) are
     added, weighted in with depth into the hole (where the interpolation no longer reaches), so the
-    patch has pores. The mask is the hole, softened at its rim."""
+    patch has pores. The mask is the hole, softened at its rim. All of it happens on a window around
+    each spot (grown by the texture filter's reach, so its texture layer is the whole crop's), so
+    healing costs what the spots do, not what the face does."""
     holes = [spot.hole() for spot in spots]
-    taken = np.zeros(skin.shape, bool)
-    for hole in holes:
-        hole.paint(taken)
-    clean = (skin > SKIN_CORE) & ~taken
-    _, high = split(lab, texture, (skin + OUTSIDE_WEIGHT) * ~taken)
     healed, mask = lab.copy(), np.zeros(skin.shape, np.float32)
     for hole in holes:
         reach = semi_major(hole.mask)
-        window = _window(hole, int(np.ceil(4 * reach)) + 3, skin.shape)
-        inside = np.zeros((window[0].stop - window[0].start, window[1].stop - window[1].start), bool)
+        pad = int(np.ceil(4 * reach)) + 3
+        around = _window(hole, pad + int(np.ceil(4 * texture)) + 1, skin.shape)
+        origin = (around[0].start, around[1].start)
+        taken = np.zeros(skin[around].shape, bool)
+        for other in holes:
+            other.paint(taken, origin)
+        _, high = split(lab[around], texture, (skin[around] + OUTSIDE_WEIGHT) * ~taken)
+        clean = (skin[around] > SKIN_CORE) & ~taken
+        window = _window(hole, pad, skin.shape)
+        local = tuple(slice(part.start - start, part.stop - start) for part, start in zip(window, origin))
+        inside = np.zeros(taken[local].shape, bool)
         hole.paint(inside, (window[0].start, window[1].start))
-        fill = inpaint_biharmonic(lab[window].astype(np.float64), taken[window], channel_axis=-1)
-        offset = texture_offset(high[window], clean[window], inside, reach)
+        fill = inpaint_biharmonic(lab[window].astype(np.float64), taken[local], channel_axis=-1)
+        offset = texture_offset(high[local], clean[local], inside, reach)
         if offset is not None:
             depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
             weight = (1.0 - np.exp(-0.5 * (depth / (TEXTURE_DEPTH * texture)) ** 2))[..., None]
-            detail = weight * np.roll(high[window], (-offset[1], -offset[0]), axis=(0, 1))
+            detail = weight * np.roll(high[local], (-offset[1], -offset[0]), axis=(0, 1))
             fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
         soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
         healed[window] = np.where(inside[..., None], fill, healed[window])
@@ -320,16 +343,39 @@ def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
     return healed, mask
 
 
-def heal_face(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
-    """One face's crop with its blemishes (found and manual) healed, and the mask of what was healed."""
-    interocular = face.interocular
+def detect(lab: np.ndarray, skin: np.ndarray, interocular: float, params: Params) -> list[Footprint]:
+    """The spots found in a face's crop (`lab`, `skin`) whose inter-ocular distance is `interocular`
+    px: scored, sized against the face and the hard limit, freckle clusters dropped."""
     sizes = (params.min_size * interocular, params.max_size * interocular)
     threshold = THRESHOLDS[0] + params.sensitivity * (THRESHOLDS[1] - THRESHOLDS[0])
     largest = LARGEST * interocular
     scales = detection_scales(sizes[0], largest / BIG_MARK_READING)
     stack = spot_scores(lab, skin, scales=scales, threshold=threshold)
-    found = drop_clusters(find_spots(stack, scales, threshold=threshold, sizes=sizes, largest=largest),
-                          skin.shape, gap=FRECKLE_GAP * interocular, count=params.freckle_count)
+    return drop_clusters(find_spots(stack, scales, threshold=threshold, sizes=sizes, largest=largest),
+                         skin.shape, gap=FRECKLE_GAP * interocular, count=params.freckle_count)
+
+
+def detect_at_working_scale(lab: np.ndarray, skin: np.ndarray, interocular: float,
+                            params: Params) -> list[Footprint]:
+    """detect() on the crop shrunk so the inter-ocular distance is at most WORK_INTEROCULAR px, with
+    the spots mapped back to the crop's full resolution (Footprint.scaled). Every size and threshold is
+    relative to the face and its noise, so the spots are those a full-resolution search finds (only
+    marks at the threshold may differ), and the search costs what a small face's does."""
+    height, width = skin.shape
+    scale = min(1.0, WORK_INTEROCULAR / interocular)
+    work = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if work == (width, height):
+        return detect(lab, skin, interocular, params)
+    small_lab, small_skin = (cv2.resize(image, work, interpolation=cv2.INTER_AREA) for image in (lab, skin))
+    found = detect(small_lab, small_skin, interocular * np.sqrt(work[0] * work[1] / (width * height)), params)
+    return [spot.scaled(height / work[1], width / work[0]) for spot in found]
+
+
+def heal_face(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
+    """One face's crop with its blemishes (found and manual) healed, and the mask of what was healed."""
+    interocular = face.interocular
+    largest = LARGEST * interocular
+    found = detect_at_working_scale(lab, skin, interocular, params)
     origin = np.array(box[:2], np.float32)
     excluded = np.array(params.exclude, np.float32).reshape(-1, 2) - origin
     core = skin > SKIN_CORE
