@@ -182,8 +182,8 @@ class ReviewWindow(QMainWindow):
         self.comment.setPlaceholderText("comment (Enter saves it)")
         self.comment.returnPressed.connect(self.save_comment)
         buttons = QHBoxLayout()
-        for text, slot in (("Approve (A)", self.approve), ("Reject (X)", self.reject),
-                           ("Export (Ctrl+E)", self.export)):
+        for text, slot in (("Approve (A)", self.approve), ("Needs changes (N)", self.needs_changes),
+                           ("Reject (X)", self.reject), ("Export (Ctrl+E)", self.export)):
             button = QPushButton(text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(slot)
@@ -224,6 +224,7 @@ class ReviewWindow(QMainWindow):
             tools.addAction(item)
         bar.addSeparator()
         action("Approve", ("A",), self.approve)
+        action("Needs changes", ("N",), self.needs_changes)
         action("Reject", ("X",), self.reject)
         action("Export", ("Ctrl+E",), self.export)
 
@@ -472,6 +473,9 @@ class ReviewWindow(QMainWindow):
     # --- review and export -------------------------------------------------------------------------
     def approve(self) -> None:
         self.review("approved")
+
+    def needs_changes(self) -> None:
+        self.review("needs changes")
 
     def reject(self) -> None:
         self.review("rejected")

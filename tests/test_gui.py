@@ -267,6 +267,8 @@ def test_approve_exports_and_stores_the_decision_in_the_record(qtbot, window, fo
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_X)                          # reject: no change since, no new export
     qtbot.waitUntil(lambda: record.read(target)["review"]["decision"] == "rejected", timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_N)                          # needs changes
+    qtbot.waitUntil(lambda: record.read(target)["review"]["decision"] == "needs changes", timeout=10_000)
     window.approve()
     OUTPUT.mkdir(exist_ok=True)
     qtbot.wait(50)
