@@ -9,8 +9,8 @@ The photo is analysed once and the same Faces are handed to every run. Each meas
 unguarded pipeline's result (a realistic retouch) with its touched mask (the union of the steps' masks,
 built by pipeline.run_step without a reference). One more guarded run is instrumented: pipeline's
 reference() and measure() are wrapped to count the calls and the time spent in them, so the guard's
-overhead splits into reference + measure calls + the rest (back-off's extra blends; one blend of the
-skin step, a face edit, is timed alone: it copies the whole frame). A last instrumented run uses a
+overhead splits into reference + measure calls + the rest (back-off's extra blends; one in-place blend
+of the skin step, a face edit, is timed alone: it costs the face's box, not the frame). A last instrumented run uses a
 budget no step meets at its requested strength (STRICT_LIMITS), so every step bisects: the worst case.
 Times are medians of wall and CPU seconds; memory is tracemalloc's peak for one call (numpy/OpenCV
 arrays).
@@ -31,7 +31,7 @@ import numpy as np
 import _portrait as bench
 from retouch import edits, io, pipeline, presets
 from retouch.face import analyse
-from retouch.measure import FACE_MEASURES, FRAME_MEASURES, measure, reference
+from retouch.measure import FACE_MEASURES, FRAME_MEASURES, FaceView, measure, reference
 
 PRESET = "natural"
 # Limits no step can keep at its requested strength, so every step bisects: the guard's worst case.
@@ -48,13 +48,12 @@ def strict(preset):
     return presets.parse(text, name=f"{preset.name}-strict", source=preset.source)
 
 
-def unguarded_run(photo, faces, preset) -> tuple[np.ndarray, np.ndarray]:
-    """The preset's result without the guard, and the union of the masks its steps touched."""
-    current = photo.pixels
-    touched = np.zeros(photo.pixels.shape[:2], np.float32)
+def unguarded_run(photo, faces, preset) -> pipeline.Canvas:
+    """The preset's result without the guard: its pixels, touched mask and changed box."""
+    canvas = pipeline.Canvas.of(photo.pixels)
     for step in preset.steps:
-        current, touched, _ = pipeline.run_step(step, photo, current, touched, faces, None, preset)
-    return current, touched
+        pipeline.run_step(step, photo, canvas, faces, None, preset)
+    return canvas
 
 
 @contextlib.contextmanager
@@ -82,12 +81,14 @@ def counted(module, *names: str) -> Iterator[dict[str, dict]]:
             setattr(module, name, original)
 
 
-def time_measures(ref, current, touched, repeat: int) -> dict[str, dict]:
+def time_measures(ref, canvas: pipeline.Canvas, repeat: int) -> dict[str, dict]:
     """Per registered measure, one call's median seconds and tracemalloc peak (face measures: first face)."""
-    calls = {name: (lambda f=function: f(ref.faces[0], current)) for name, function in FACE_MEASURES.items()}
-    calls.update({name: (lambda f=function: f(ref, current, touched))
+    current, touched, box = canvas.pixels, canvas.touched, canvas.dirty
+    calls = {name: (lambda f=function: f(ref.faces[0], FaceView(ref.faces[0], current)))
+             for name, function in FACE_MEASURES.items()}
+    calls.update({name: (lambda f=function: f(ref, current, touched, box))
                   for name, function in FRAME_MEASURES.items()})
-    calls["measure (all, one call)"] = lambda: measure(ref, current, touched=touched)
+    calls["measure (all, one call)"] = lambda: measure(ref, current, touched=touched, changed_box=box)
     found = {}
     for name, call in calls.items():
         seconds, value = bench.median_seconds(call, repeat)
@@ -115,10 +116,11 @@ def main() -> None:
     reference_s, ref = bench.median_seconds(lambda: reference(photo.pixels, faces), args.repeat)
     reference_peak, _ = bench.peak_bytes(lambda: reference(photo.pixels, faces))
     bench.log("measures, one by one ...")
-    current, touched = unguarded_run(photo, faces, preset)
-    measures = time_measures(ref, current, touched, args.repeat)
+    canvas = unguarded_run(photo, faces, preset)
+    measures = time_measures(ref, canvas, args.repeat)
     skin_change = edits.get("skin").apply(photo, faces, preset.step("skin").params)
-    blend_s, _ = bench.median_seconds(lambda: pipeline.blend(photo.pixels, skin_change, 0.5), args.repeat)
+    scratch = photo.pixels.copy()
+    blend_s, _ = bench.median_seconds(lambda: pipeline.blend_into(scratch, skin_change, 0.5), args.repeat)
 
     bench.log("pipeline without the guard ...")
     unguarded_s, _ = bench.median_seconds(lambda: pipeline.retouch(photo, preset, faces=faces, guard=False),
@@ -145,7 +147,7 @@ def main() -> None:
         "repeat": args.repeat,
         "photo": {"width": photo.size[0], "height": photo.size[1], "faces": len(faces),
                   "face_box": [x0, y0, x1, y1], "face_box_mpx": round((x1 - x0) * (y1 - y0) / 1e6, 3),
-                  "touched_share": round(float((touched > 1e-3).mean()), 4)},
+                  "touched_share": round(float((canvas.touched > 1e-3).mean()), 4)},
         "reference_s": reference_s,
         "reference_tracemalloc_peak_mb": bench.mb(reference_peak),
         "measures": measures,

@@ -60,12 +60,14 @@ class Budget:
 
 @dataclass
 class BackOff:
-    """Outcome of the search: the strength kept, the measures there, and what bound it."""
+    """Outcome of the search: the strength kept, the measures there, what bound it, and the strength
+    evaluated last (a caller that evaluates in place re-applies `strength` when they differ)."""
 
     strength: float
     outcome: object
     bound_by: list[str]
     tries: int
+    last_tried: float
 
 
 def back_off(evaluate: Callable[[float], tuple[object, list[str]]], requested: float, *,
@@ -78,9 +80,9 @@ def back_off(evaluate: Callable[[float], tuple[object, list[str]]], requested: f
     """
     outcome, broken = evaluate(requested)
     if not broken:
-        return BackOff(requested, outcome, [], 1)
+        return BackOff(requested, outcome, [], 1, requested)
     bound_by = broken
-    low, high, kept = 0.0, requested, None
+    low, high, kept, middle = 0.0, requested, None, requested
     for _ in range(tries):
         middle = (low + high) / 2
         outcome, broken = evaluate(middle)
@@ -88,4 +90,4 @@ def back_off(evaluate: Callable[[float], tuple[object, list[str]]], requested: f
             high = middle
         else:
             low, kept = middle, outcome
-    return BackOff(low, kept, bound_by, tries + 1)
+    return BackOff(low, kept, bound_by, tries + 1, middle)

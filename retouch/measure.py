@@ -3,20 +3,31 @@
 Everything is measured against the original, never the previous step, so small changes cannot add up
 unseen. What depends only on the original (embeddings, skin Lab, texture energy) is computed once in a
 Reference; each measure is then a small function of (reference, current image). Face measures work on
-face boxes, not the frame, so measuring stays cheap on 24-megapixel photos.
+face boxes, not the frame, and texture and drift read the face box shrunk to a working scale (at most
+MEASURE_INTEROCULAR px between the eyes), so measuring a 24-megapixel face costs about what a 2-megapixel
+one does, and the same face scores the same at any resolution.
 
 Registry: FACE_MEASURES (per face) and FRAME_MEASURES (whole frame), by name, each documented.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from .color import changed_share, delta_e, luminance, to_lab
-from .photo import Face, Faces
+from .color import changed_share, delta_e, to_lab
+from .photo import Box, Face, Faces
+
+
+# Skin-tone shift is a statistic: faces with more skin pixels than this are measured on a regular grid
+# of about this many (a 24-megapixel face every 3rd-4th pixel each way; the mean moves by < 0.01 dE).
+SKIN_SAMPLES = 200_000
+# Texture and drift are measured with the face shrunk to at most this inter-ocular distance (px): texture
+# is then detail finer than 4 px there (a fiftieth of the eye distance), whatever the photo's resolution.
+MEASURE_INTEROCULAR = 200.0
 
 
 @dataclass
@@ -26,11 +37,21 @@ class FaceReference:
     face: Face
     crop_box: tuple[int, int, int, int]
     skin: np.ndarray             # bool mask of skin pixels inside crop_box
-    skin_lab: np.ndarray         # Lab of the original's skin pixels
-    texture_sigma: float
-    texture_energy: float        # fine band-pass energy of the original's skin
+    skin_sample: np.ndarray      # bool mask of the skin pixels the tone shift is measured on (a grid)
+    skin_lab: np.ndarray         # Lab of the original's sampled skin pixels
+    work_scale: float            # working scale of texture and drift (<= 1)
+    work_skin: np.ndarray        # bool skin mask of the crop at the working scale
+    texture_energy: float        # fine band-pass energy of the original's skin (working scale)
     embedding: np.ndarray | None
-    redetected: np.ndarray | None = None  # landmarks re-detected on the original's crop (crop coords)
+    redetected: np.ndarray | None = None  # landmarks meshed again on the original (working-scale crop)
+
+    @property
+    def work_interocular(self) -> float:
+        return self.face.interocular * self.work_scale
+
+    @property
+    def texture_sigma(self) -> float:
+        return max(1.0, self.work_interocular / 50.0)
 
 
 @dataclass
@@ -46,22 +67,58 @@ def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return pixels[y0:y1, x0:x1]
 
 
-def _lightness(rgb: np.ndarray) -> np.ndarray:
-    """CIE L* (0..100) straight from luminance: the one Lab channel texture needs, at a third the cost."""
-    y = luminance(rgb)
-    return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27).astype(np.float32)
+def _shrunk(values: np.ndarray, scale: float) -> np.ndarray:
+    """`values` (HxW or HxWx3) area-resized by `scale` (<= 1); itself when the scale is 1."""
+    if scale >= 1.0:
+        return values
+    height, width = values.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+
+
+class FaceView:
+    """The current image as one face's measures read it: the whole frame, and (made once, on first use)
+    the face's box at the working scale, where texture and drift are measured."""
+
+    def __init__(self, ref: "FaceReference", frame: np.ndarray):
+        self.ref, self.frame = ref, frame
+
+    @functools.cached_property
+    def work(self) -> np.ndarray:
+        return _shrunk(_crop(self.frame, self.ref.crop_box), self.ref.work_scale)
 
 
 def _fine_energy(rgb: np.ndarray, skin: np.ndarray, sigma: float) -> float:
     """Mean squared fine-detail (pores, fine hair) of L* on skin: L minus its Gaussian blur."""
-    lightness = _lightness(rgb)
+    lightness = to_lab(rgb)[..., 0]
     detail = lightness - cv2.GaussianBlur(lightness, (0, 0), sigma)
     return float(np.mean(detail[skin] ** 2)) if skin.any() else 0.0
+
+
+def _skin_sample(skin: np.ndarray) -> np.ndarray:
+    """`skin` thinned to a regular grid of about SKIN_SAMPLES pixels (all of it when smaller)."""
+    step = max(1, int(np.ceil(np.sqrt(skin.sum() / SKIN_SAMPLES))))
+    if step == 1:
+        return skin
+    sample = np.zeros_like(skin)
+    sample[::step, ::step] = skin[::step, ::step]
+    return sample
 
 
 def _embed(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     from .face import identity
     return identity.embed(pixels, landmarks)
+
+
+def _mesh_again(work: np.ndarray, face: Face, box: Box, scale: float) -> np.ndarray | None:
+    """The face's landmarks found again by FaceMesh in `work` (its box at the working `scale`), where
+    its ORIGINAL landmarks lie (working-scale crop coordinates).
+
+    The original and every candidate are meshed on exactly the same crop, so the detector's own framing
+    jitter cannot pass for drift, and no face detector runs per measure."""
+    from .face.landmarks import mesh_face
+    points = (face.landmarks - np.array(box[:2], np.float32)) * scale
+    return mesh_face(work, np.concatenate([points.min(0), points.max(0)]).astype(np.float64))
 
 
 def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> Reference:
@@ -73,69 +130,63 @@ def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> R
         skin = (region.crop(box) > 0.5 if region is not None
                 else np.zeros((box[3] - box[1], box[2] - box[0]), bool))
         crop = _crop(original, box)
-        sigma = max(1.0, face.interocular / 50.0)
         embedding = face.embedding
         if embedding is None and identity:
             embedding = _embed(original, face.landmarks)
-        result.faces.append(FaceReference(face, box, skin, to_lab(crop[skin]), sigma,
-                                          _fine_energy(crop, skin, sigma), embedding,
-                                          _redetect(crop, face.landmarks - np.array(box[:2], np.float32))))
+        sample = _skin_sample(skin)
+        scale = min(1.0, MEASURE_INTEROCULAR / max(face.interocular, 1.0))
+        work = _shrunk(crop, scale)
+        work_skin = _shrunk(skin.astype(np.float32), scale) > 0.5
+        face_ref = FaceReference(face, box, skin, sample, to_lab(crop[sample]), scale, work_skin, 0.0, embedding)
+        face_ref.texture_energy = _fine_energy(work, work_skin, face_ref.texture_sigma)
+        face_ref.redetected = _mesh_again(work, face, box, scale)
+        result.faces.append(face_ref)
     return result
 
 
-def _redetect(crop: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
-    """Landmarks detected on a face crop, the detection nearest to `expected` (crop coordinates)."""
-    from .face import detect_landmarks
-    found = detect_landmarks(crop)
-    if not found:
-        return None
-    return min((f.landmarks for f in found), key=lambda points: np.linalg.norm(points - expected, axis=1).mean())
+# --- face measures: (reference face, view of the current image) -> value -----------------------------
 
-
-# --- face measures: (reference face, current full image) -> value ------------------------------------
-
-def identity(ref: FaceReference, current: np.ndarray) -> float | None:
+def identity(ref: FaceReference, current: FaceView) -> float | None:
     """Cosine similarity of SFace embeddings, both aligned with the ORIGINAL's landmarks (1 = same)."""
     if ref.embedding is None:
         return None
-    now = _embed(current, ref.face.landmarks)
+    now = _embed(current.frame, ref.face.landmarks)
     return float(np.dot(ref.embedding, now))
 
 
-def drift(ref: FaceReference, current: np.ndarray) -> float | None | dict:
+def drift(ref: FaceReference, current: FaceView) -> float | None | dict:
     """Landmarks re-detected on the current image: mean displacement over the inter-ocular distance.
 
-    Both sides are detected the same way (on the face's crop), so the detector's own bias cancels.
+    Both sides are meshed the same way (on the same crop), so the detector's own bias cancels.
     None when the face can no longer be found at all (the worst possible drift); not reported at all
-    when even the original's crop gives no detection (nothing to compare with).
+    when even the original gives no mesh there (nothing to compare with).
     """
     if ref.redetected is None:
         return {}
-    x0, y0, x1, y1 = ref.crop_box
-    now = _redetect(current[y0:y1, x0:x1], ref.redetected)
+    now = _mesh_again(current.work, ref.face, ref.crop_box, ref.work_scale)
     if now is None:
         return None
-    return float(np.linalg.norm(now - ref.redetected, axis=1).mean() / max(ref.face.interocular, 1.0))
+    return float(np.linalg.norm(now - ref.redetected, axis=1).mean() / max(ref.work_interocular, 1.0))
 
 
-def skin_de(ref: FaceReference, current: np.ndarray) -> dict[str, float]:
+def skin_de(ref: FaceReference, current: FaceView) -> dict[str, float]:
     """Mean and 95th-percentile CIEDE2000 on the skin mask: retouching must not shift skin tone."""
     if not ref.skin.any():
         return {"skin_de_mean": 0.0, "skin_de_p95": 0.0}
-    differences = delta_e(ref.skin_lab, to_lab(_crop(current, ref.crop_box)[ref.skin]))
+    differences = delta_e(ref.skin_lab, to_lab(_crop(current.frame, ref.crop_box)[ref.skin_sample]))
     return {"skin_de_mean": float(differences.mean()),
             "skin_de_p95": float(np.percentile(differences, 95))}
 
 
-def texture(ref: FaceReference, current: np.ndarray) -> float:
+def texture(ref: FaceReference, current: FaceView) -> float:
     """Fine band-pass energy on skin, current over original (plastic skin drives it toward 0)."""
     if ref.texture_energy <= 0:
         return 1.0
-    energy = _fine_energy(_crop(current, ref.crop_box), ref.skin, ref.texture_sigma)
+    energy = _fine_energy(current.work, ref.work_skin, ref.texture_sigma)
     return float(np.sqrt(energy / ref.texture_energy))
 
 
-FACE_MEASURES: dict[str, Callable[[FaceReference, np.ndarray], object]] = {
+FACE_MEASURES: dict[str, Callable[[FaceReference, FaceView], object]] = {
     "identity": identity,
     "drift": drift,
     "skin_de": skin_de,
@@ -143,21 +194,22 @@ FACE_MEASURES: dict[str, Callable[[FaceReference, np.ndarray], object]] = {
 }
 
 
-# --- frame measures: (reference, current, touched mask or None) -> value ------------------------------
+# --- frame measures: (reference, current, touched mask or None, changed box or None) -> value -----------
+# The changed box, where given, is the caller's promise that outside it `current` is the original.
 
-def spill(ref: Reference, current: np.ndarray, touched: np.ndarray | None) -> float | None:
+def spill(ref: Reference, current: np.ndarray, touched: np.ndarray | None, changed_box: Box | None) -> float | None:
     """Share of pixels OUTSIDE the edits' own touched mask that changed by more than dE 2."""
     if touched is None:
         return None
-    return changed_share(ref.original, current, where=touched <= 1e-3)
+    return changed_share(ref.original, current, where=touched <= 1e-3, within=changed_box)
 
 
-def changed_area(ref: Reference, current: np.ndarray, touched: np.ndarray | None) -> float:
+def changed_area(ref: Reference, current: np.ndarray, touched: np.ndarray | None, changed_box: Box | None) -> float:
     """Share of the whole frame changed by more than dE 2."""
-    return changed_share(ref.original, current)
+    return changed_share(ref.original, current, within=changed_box)
 
 
-FRAME_MEASURES: dict[str, Callable[[Reference, np.ndarray, np.ndarray | None], object]] = {
+FRAME_MEASURES: dict[str, Callable[[Reference, np.ndarray, np.ndarray | None, Box | None], object]] = {
     "spill": spill,
     "changed_area": changed_area,
 }
@@ -166,22 +218,25 @@ ALL_MEASURES = ("identity", "drift", "skin_de_mean", "skin_de_p95", "texture", "
 
 
 def measure(ref: Reference, current: np.ndarray, *, touched: np.ndarray | None = None,
-            names: tuple[str, ...] | None = None) -> dict:
+            changed_box: Box | None = None, names: tuple[str, ...] | None = None) -> dict:
     """Every measure (or those named) of `current` against the reference original.
 
+    `changed_box`, where known, bounds every pixel that differs from the original: the frame measures
+    then read only that box (the pipeline knows it; for any other pair of files leave it None).
     Returns {"faces": [{measure: value, ...} per face], "frame": {measure: value}}. A value of None
     means the measure could not be taken (no model, face lost, no mask).
     """
     faces = []
     for face_ref in ref.faces:
         values: dict[str, object] = {}
+        view = FaceView(face_ref, current)
         for name, function in FACE_MEASURES.items():
             if names is not None and name not in names:
                 continue
-            value = function(face_ref, current)
+            value = function(face_ref, view)
             values.update(value if isinstance(value, dict) else {name: value})
         faces.append(values)
-    frame = {name: function(ref, current, touched) for name, function in FRAME_MEASURES.items()
+    frame = {name: function(ref, current, touched, changed_box) for name, function in FRAME_MEASURES.items()
              if names is None or name in names}
     return {"faces": faces, "frame": frame}
 

@@ -3,7 +3,8 @@
 This is the only module that both edits and measures, and the only place strength acts: an edit
 returns its full effect and the mask it touched; here it is blended in as
     current + strength * mask * (edited - current)
-then measured against the ORIGINAL. If any budget limit breaks, the step's strength is lowered by
+then measured against the ORIGINAL. Work happens in place on one Canvas and only inside each step's box
+(the original is copied once), so a face edit on a 24-megapixel frame costs the face, not the frame. If any budget limit breaks, the step's strength is lowered by
 bisection to the highest value that keeps every limit, or the step is dropped, and the report says so.
 """
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from . import edits
 from .measure import Reference, measure, reference, worst
 from .budget import back_off
-from .photo import Faces, Photo
+from .edits._tone import union_box
+from .photo import Box, Faces, Photo
 from .presets import Preset, Step
 
 
@@ -58,20 +61,44 @@ class Result:
 def blend(current: np.ndarray, change: edits.Change, strength: float) -> np.ndarray:
     """current with `change` mixed in at `strength`, through the change's soft mask, inside its box."""
     out = current.copy()
-    if change.empty or strength <= 0:
-        return out
-    x0, y0, x1, y1 = change.box
-    weight = (strength * change.mask)[..., None]
-    base = current[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = base + weight * (change.pixels - base)
+    if not change.empty and strength > 0:
+        blend_into(out, change, strength)
     return out
 
 
-def _touched_with(touched: np.ndarray, change: edits.Change) -> np.ndarray:
+def blend_into(pixels: np.ndarray, change: edits.Change, strength: float,
+               base: np.ndarray | None = None) -> None:
+    """Write `base` (default: the pixels there now) with `change` mixed in at `strength` into `pixels`'
+    box, in place: a face edit on a 24-megapixel frame then costs its box, not the frame."""
     x0, y0, x1, y1 = change.box
-    out = touched.copy()
-    np.maximum(out[y0:y1, x0:x1], change.mask, out=out[y0:y1, x0:x1])
-    return out
+    base = pixels[y0:y1, x0:x1] if base is None else base
+    # One fused pass (OpenCV's blendLinear: (w1*a + w2*b) / (w1 + w2 + 1e-5)); weights summing to
+    # _WEIGHT_SCALE make its 1e-5 vanish in float32, so pixels outside the mask keep `base` exactly.
+    edited = np.float32(strength * _WEIGHT_SCALE) * change.mask
+    pixels[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(base), change.pixels,
+                                           np.float32(_WEIGHT_SCALE) - edited, edited)
+
+
+_WEIGHT_SCALE = 2.0 ** 17   # a power of two: scaling by it is exact in float32
+
+
+@dataclass
+class Canvas:
+    """The photo being retouched: its pixels after the steps so far, the union of their masks (the spill
+    measure's "inside"), and `dirty`, the box outside which every pixel is still exactly the original's
+    (so frame measures compare only that box). run_step changes a canvas in place."""
+
+    pixels: np.ndarray
+    touched: np.ndarray
+    dirty: Box | None = None
+
+    @classmethod
+    def of(cls, original: np.ndarray) -> "Canvas":
+        """A canvas holding a copy of `original` (which is never modified) and nothing touched."""
+        return cls(original.copy(), np.zeros(original.shape[:2], np.float32))
+
+    def copy(self) -> "Canvas":
+        return Canvas(self.pixels.copy(), self.touched.copy(), self.dirty)
 
 
 def _skip_reason(edit: edits.Edit, faces: Faces) -> str | None:
@@ -91,38 +118,57 @@ def _explain(report: StepReport) -> str:
     return report.note
 
 
-def run_step(step: Step, photo: Photo, current: np.ndarray, touched: np.ndarray, faces: Faces,
-             ref: Reference | None, preset: Preset) -> tuple[np.ndarray, np.ndarray, StepReport]:
-    """Apply one step with the guard (if `ref` is given); returns (pixels, touched mask, report)."""
+def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits.Change | str:
+    """The step's edit at full effect on the canvas' pixels, or the reason it has nothing to do.
+
+    Depends only on the step's edit and params and on the pixels so far, not on its strength: a caller
+    that only changes a strength (the GUI's slider) may keep it and hand it back to run_step."""
     edit = edits.get(step.edit)
     reason = _skip_reason(edit, faces)
     if reason:
-        return current, touched, StepReport(step.edit, step.strength, 0.0, "skipped", note=reason)
-    change = edit.apply(photo.with_pixels(current), faces, step.params)
-    if change.empty:
-        return current, touched, StepReport(step.edit, step.strength, 0.0, "skipped",
-                                            note="nothing to change")
-    touched_now = _touched_with(touched, change)
+        return reason
+    change = edit.apply(photo.with_pixels(canvas.pixels), faces, step.params)
+    return "nothing to change" if change.empty else change
+
+
+def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Reference | None,
+             preset: Preset, *, change: edits.Change | str | None = None) -> StepReport:
+    """Apply one step to `canvas` (in place) with the guard (if `ref` is given) and report it.
+
+    `change` is the step's step_change on this canvas when the caller already has it. Every candidate
+    strength is blended into the step's box only and measured there against the original."""
+    if change is None:
+        change = step_change(step, photo, canvas, faces)
+    if isinstance(change, str):
+        return StepReport(step.edit, step.strength, 0.0, "skipped", note=change)
+    x0, y0, x1, y1 = box = change.box
+    base = canvas.pixels[y0:y1, x0:x1].copy()
+    touched_before = canvas.touched[y0:y1, x0:x1].copy()
+    np.maximum(touched_before, change.mask, out=canvas.touched[y0:y1, x0:x1])
+    dirty_before, canvas.dirty = canvas.dirty, box if canvas.dirty is None else union_box([canvas.dirty, box])
     if ref is None:
-        return blend(current, change, step.strength), touched_now, \
-            StepReport(step.edit, step.strength, step.strength, "applied")
+        blend_into(canvas.pixels, change, step.strength, base)
+        return StepReport(step.edit, step.strength, step.strength, "applied")
 
     def evaluate(strength: float):
-        candidate = blend(current, change, strength)
-        metrics = measure(ref, candidate, touched=touched_now)
-        return (candidate, metrics), preset.budget.breaches(worst(metrics))
+        blend_into(canvas.pixels, change, strength, base)
+        metrics = measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty)
+        return metrics, preset.budget.breaches(worst(metrics))
 
     found = back_off(evaluate, step.strength)
     if found.outcome is None:
+        canvas.pixels[y0:y1, x0:x1] = base
+        canvas.touched[y0:y1, x0:x1] = touched_before
+        canvas.dirty = dirty_before
         report = StepReport(step.edit, step.strength, 0.0, "dropped", found.bound_by,
-                            measure(ref, current, touched=touched))
-        report.note = _explain(report)
-        return current, touched, report
-    pixels, metrics = found.outcome
-    status = "backed off" if found.bound_by else "applied"
-    report = StepReport(step.edit, step.strength, found.strength, status, found.bound_by, metrics)
+                            measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
+    else:
+        if found.strength != found.last_tried:
+            blend_into(canvas.pixels, change, found.strength, base)
+        status = "backed off" if found.bound_by else "applied"
+        report = StepReport(step.edit, step.strength, found.strength, status, found.bound_by, found.outcome)
     report.note = _explain(report)
-    return pixels, touched_now, report
+    return report
 
 
 def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: bool = True,
@@ -138,18 +184,18 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
         faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
     warnings = [] if len(faces) else ["no face found: face edits skipped"]
     ref = reference(photo.pixels, faces) if guard else None
-    current = photo.pixels
-    touched = np.zeros(photo.pixels.shape[:2], np.float32)
+    canvas = Canvas.of(photo.pixels)
     reports, metrics = [], None
     for index, step in enumerate(preset.steps):
         if progress:
             progress(step.edit, index, len(preset.steps))
-        current, touched, report = run_step(step, photo, current, touched, faces, ref, preset)
+        report = run_step(step, photo, canvas, faces, ref, preset)
         reports.append(report)
         if report.metrics:
             metrics = report.metrics          # measured on exactly the pixels now current
         if report.status == "skipped" and report.note not in ("no face found", "nothing to change"):
             warnings.append(f"{step.edit} skipped: {report.note}")
     if metrics is None:
-        metrics = measure(ref, current, touched=touched) if ref is not None else {}
-    return Result(current, reports, metrics, warnings, faces, preset)
+        metrics = ({} if ref is None else
+                   measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
+    return Result(canvas.pixels, reports, metrics, warnings, faces, preset)

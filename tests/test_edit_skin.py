@@ -13,6 +13,7 @@ import pytest
 
 from retouch.color import delta_e, to_lab
 from retouch.edits import skin
+from retouch.face import analyse
 from retouch.photo import Faces
 from retouch.pipeline import blend
 
@@ -96,3 +97,22 @@ def test_strength_can_never_remove_all_tone_variation():
 def test_no_face_changes_nothing():
     photo = portraits.photo("astronaut")
     assert skin.apply(photo, Faces([], None, photo.size), skin.Params()).empty
+
+
+def test_large_faces_are_smoothed_at_the_working_scale_like_at_full_resolution(monkeypatch):
+    """A 4x astronaut (inter-ocular ~170 px) goes through the working-scale path; the result must match
+    the full-resolution computation to well under a just-noticeable difference on the skin."""
+    picture = portraits.photo("astronaut")
+    big = cv2.resize(picture.pixels, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    face = portraits.faces("astronaut").items[0]
+    scaled = analyse(picture.with_pixels(big), identity=False, person=False)
+    assert scaled.items[0].interocular > skin.WORK_INTEROCULAR
+    fast = blend(big, skin.apply(picture.with_pixels(big), scaled, skin.Params()), 0.7)
+    monkeypatch.setattr(skin, "WORK_INTEROCULAR", 1e9)
+    exact = blend(big, skin.apply(picture.with_pixels(big), scaled, skin.Params()), 0.7)
+    core = scaled.items[0].regions["skin"].full(big.shape[:2]) > 0.5
+    differences = delta_e(to_lab(fast[core]), to_lab(exact[core]))
+    print(f"working scale vs full resolution: mean dE {differences.mean():.3f}, "
+          f"p99 {np.percentile(differences, 99):.3f} (face {face.interocular:.0f} px -> x4)")
+    assert differences.mean() < 0.3
+    assert np.percentile(differences, 99) < 1.0
