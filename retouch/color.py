@@ -2,9 +2,10 @@
 
 Thin wrappers so every module speaks the same float32 conventions: RGB in 0..1 sRGB-encoded, Lab (D65)
 with L in 0..100. CIEDE2000 is scikit-image's (checked against published reference data). sRGB <-> Lab
-is OpenCV's float conversion: 5-15x faster than scikit-image's float64 one, within 0.5 dE2000 of it
-in absolute terms, and its two directions invert each other to 1e-3 (tests/test_color.py); edits convert
-there and back, and measures compare two conversions of the same kind, so neither sees that offset.
+is OpenCV's float conversion: 5-15x faster than scikit-image's float64 one, within 0.6 dE2000 of it
+in absolute terms, and there and back it returns a portrait's pixels to within 3e-3 (under one 8-bit
+level; tests/test_color.py). Measures compare two conversions of the same kind, so they do not see the
+offset.
 """
 from __future__ import annotations
 
@@ -15,17 +16,31 @@ from skimage import color as skcolor
 from .photo import Box
 
 
+def _power(values: np.ndarray, exponent: float) -> np.ndarray:
+    """values ** exponent (float32, values >= 0) by OpenCV: several times faster than numpy's power."""
+    shape = np.shape(values)
+    return cv2.pow(np.ascontiguousarray(values, np.float32), exponent).reshape(shape)
+
+
 def to_linear(rgb: np.ndarray) -> np.ndarray:
-    """sRGB-encoded 0..1 -> linear light (IEC 61966-2-1)."""
-    rgb = np.clip(rgb, 0.0, 1.0)
-    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    """sRGB-encoded 0..1 -> linear light (IEC 61966-2-1). Written with few temporaries: on a
+    24-megapixel face, memory traffic is what costs."""
+    rgb = np.clip(rgb, 0.0, 1.0, dtype=np.float32)
+    linear = rgb + np.float32(0.055)
+    linear *= np.float32(1 / 1.055)
+    linear = _power(linear, 2.4)
+    np.multiply(rgb, np.float32(1 / 12.92), out=linear, where=rgb <= 0.04045)
+    return linear
 
 
 def to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded 0..1 (values above 1 are clipped: they cannot be stored)."""
-    linear = np.clip(linear, 0.0, 1.0)
-    return np.where(linear <= 0.0031308, linear * 12.92,
-                    1.055 * np.power(linear, 1 / 2.4) - 0.055).astype(np.float32)
+    linear = np.clip(linear, 0.0, 1.0, dtype=np.float32)
+    rgb = _power(linear, 1 / 2.4)
+    rgb *= np.float32(1.055)
+    rgb -= np.float32(0.055)
+    np.multiply(linear, np.float32(12.92), out=rgb, where=linear <= 0.0031308)
+    return rgb
 
 
 def _convert(values: np.ndarray, code: int) -> np.ndarray:

@@ -90,6 +90,21 @@ def skin_only(face: Face, box: Box) -> np.ndarray:
     return skin.astype(np.float32)
 
 
+# Above this share of a crop, converting all of it back from Lab beats picking out the pixels an edit acted on.
+_WHOLE_CONVERSION = 0.2
+
+
+def _back_to_rgb(rgb: np.ndarray, lab: np.ndarray, acted: np.ndarray) -> np.ndarray:
+    """`rgb` with the pixels where the edit `acted` replaced by `lab` converted back to RGB: only those
+    pixels when they are few (a few spots cost a few spots), the whole crop in one pass when they are many
+    (skin)."""
+    if acted.mean() > _WHOLE_CONVERSION:
+        return np.where(acted[..., None], from_lab(lab), rgb).astype(np.float32, copy=False)
+    pixels = rgb.astype(np.float32, copy=True)
+    pixels[acted] = from_lab(lab[acted])
+    return pixels
+
+
 FaceWork = Callable[[np.ndarray, np.ndarray, Face, Box], tuple[np.ndarray, np.ndarray] | None]
 
 
@@ -112,8 +127,5 @@ def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Chan
         if done is None:
             continue
         lab, mask = done
-        acted = mask > 0
-        pixels = rgb.astype(np.float32, copy=True)
-        pixels[acted] = from_lab(lab[acted])      # only where it acted: a few spots cost a few spots
-        parts.append(Change(box, pixels, mask.astype(np.float32)))
+        parts.append(Change(box, _back_to_rgb(rgb, lab, mask > 0), mask.astype(np.float32)))
     return combine(photo, parts)

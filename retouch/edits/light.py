@@ -153,10 +153,12 @@ def under_eye_lifts(luminance: np.ndarray, under: np.ndarray, across: np.ndarray
 def relight(linear: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """sRGB pixels of `linear` light times 2**stops (R, G, B alike: chromaticity kept). A lift stops where
     a pixel's brightest channel reaches HIGHLIGHT: clipping one channel would shift its hue."""
-    gain = np.exp2(stops)
-    headroom = np.maximum(1.0, HIGHLIGHT / np.maximum(linear.max(-1), 1e-6))
-    gain = np.where(gain > 1.0, np.minimum(gain, headroom), gain)
-    return to_srgb(linear * gain[..., None])
+    gain = np.exp2(stops.astype(np.float32))
+    peak = np.maximum(np.maximum(linear[..., 0], linear[..., 1]), linear[..., 2])
+    headroom = np.float32(HIGHLIGHT) / np.maximum(peak, np.float32(1e-6), out=peak)
+    np.minimum(gain, np.maximum(headroom, 1.0, out=headroom), out=gain, where=gain > 1.0)
+    lit = linear * gain[..., None]
+    return to_srgb(lit)
 
 
 def _resized(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
