@@ -58,6 +58,9 @@ class Result:
                 "budget": self.preset.budget.as_dict(), "warnings": self.warnings}
 
 
+_WEIGHT_SCALE = 2.0 ** 17   # a power of two: scaling by it is exact in float32
+
+
 def blend(current: np.ndarray, change: edits.Change, strength: float) -> np.ndarray:
     """current with `change` mixed in at `strength`, through the change's soft mask, inside its box."""
     out = current.copy()
@@ -77,9 +80,6 @@ def blend_into(pixels: np.ndarray, change: edits.Change, strength: float,
     edited = np.float32(strength * _WEIGHT_SCALE) * change.mask
     pixels[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(base), change.pixels,
                                            np.float32(_WEIGHT_SCALE) - edited, edited)
-
-
-_WEIGHT_SCALE = 2.0 ** 17   # a power of two: scaling by it is exact in float32
 
 
 @dataclass

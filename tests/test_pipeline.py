@@ -9,7 +9,8 @@ import pytest
 from retouch import edits, presets
 from retouch.edits import Change, Edit
 from retouch.params import Param, param
-from retouch.pipeline import retouch
+from retouch.measure import reference
+from retouch.pipeline import Canvas, retouch, run_step, step_change
 from retouch.presets import Step
 
 from portraits import faces, photo, side_by_side
@@ -105,3 +106,31 @@ def test_no_face_skips_face_edits_with_a_warning():
     assert any("no face" in w for w in result.warnings)
     assert all(s.status == "skipped" for s in result.steps)
     assert np.array_equal(result.pixels, picture.pixels)
+
+
+def test_outside_the_canvas_dirty_box_every_pixel_is_the_original():
+    """The frame measures read only the dirty box: that is only sound if nothing outside it moved."""
+    picture = photo("grace_hopper")
+    preset = presets.load("natural")
+    canvas = Canvas.of(picture.pixels)
+    for step in preset.steps:
+        run_step(step, picture, canvas, faces("grace_hopper"), None, preset)
+    x0, y0, x1, y1 = canvas.dirty
+    outside = np.ones(picture.pixels.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert outside.any() and not np.array_equal(canvas.pixels, picture.pixels)
+    assert np.array_equal(canvas.pixels[outside], picture.pixels[outside])
+
+
+def test_a_change_computed_beforehand_gives_the_same_step():
+    """What the GUI does on a strength-only slider move: reuse the step's change, only blend again."""
+    picture = photo("astronaut")
+    preset = presets.load("natural")
+    step = preset.steps[1]
+    ref = reference(picture.pixels, faces("astronaut"))
+    fresh, reused = Canvas.of(picture.pixels), Canvas.of(picture.pixels)
+    first = run_step(step, picture, fresh, faces("astronaut"), ref, preset)
+    change = step_change(step, picture, reused, faces("astronaut"))
+    second = run_step(step, picture, reused, faces("astronaut"), ref, preset, change=change)
+    assert first.as_dict() == second.as_dict()
+    assert np.array_equal(fresh.pixels, reused.pixels)
