@@ -31,7 +31,7 @@ import numpy as np
 import _portrait as bench
 from retouch import edits, io, pipeline, presets
 from retouch.face import analyse
-from retouch.measure import FACE_MEASURES, FRAME_MEASURES, FaceView, measure, reference
+from retouch.measure import FACE_MEASURES, FRAME_MEASURES, FaceView, FrameView, measure, reference
 
 PRESET = "natural"
 # Limits no step can keep at its requested strength, so every step bisects: the guard's worst case.
@@ -86,7 +86,7 @@ def time_measures(ref, canvas: pipeline.Canvas, repeat: int) -> dict[str, dict]:
     current, touched, box = canvas.pixels, canvas.touched, canvas.dirty
     calls = {name: (lambda f=function: f(ref.faces[0], FaceView(ref.faces[0], current)))
              for name, function in FACE_MEASURES.items()}
-    calls.update({name: (lambda f=function: f(ref, current, touched, box))
+    calls.update({name: (lambda f=function: f(FrameView(ref, current, touched, box)))
                   for name, function in FRAME_MEASURES.items()})
     calls["measure (all, one call)"] = lambda: measure(ref, current, touched=touched, changed_box=box)
     found = {}

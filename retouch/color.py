@@ -75,30 +75,43 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
-def changed_share(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0,
-                  where: np.ndarray | None = None, within: Box | None = None,
-                  max_samples: int = 1_000_000) -> float:
-    """Share of pixels (inside `where`, if given) whose CIEDE2000 difference exceeds `threshold`.
+def changed_grid(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0, within: Box | None = None,
+                 max_samples: int = 1_000_000) -> tuple[np.ndarray, int]:
+    """Which pixels changed by more than `threshold` (CIEDE2000), on a regular grid, and the grid's step.
 
-    A share is a statistic: frames above `max_samples` pixels are measured on a regular grid of about
-    that many pixels (a 24 MP frame every 5th pixel each way; the estimate's error is far below the
-    0.5% budgets). `within` is a box outside which the two images are known to be equal: only the grid
-    points inside it are compared (the share is still of the whole frame). Pixels identical to within
-    1/1024 in every channel are skipped before the expensive Lab conversion: that is far below dE 1.
+    A share of changed pixels is a statistic: frames above `max_samples` pixels are judged on a grid of
+    about that many (a 24 MP frame every 5th pixel each way; the error is far below the 0.5% budgets), so
+    `grid` is the frame[::step, ::step] boolean map. `within` is a box outside which the two images are
+    known to be equal: only the grid points inside it are compared. Pixels identical to within 1/1024 in
+    every channel are skipped before the Lab conversion: that is far below dE 1.
     """
     height, width = rgb_a.shape[:2]
     step = max(1, int(np.ceil(np.sqrt(height * width / max_samples))))
-    grid = (slice(None, None, step),) * 2
-    total = (-(-height // step)) * (-(-width // step)) if where is None else int(where[grid].sum())
-    if total == 0:
-        return 0.0
+    grid = np.zeros((-(-height // step), -(-width // step)), bool)
     x0, y0, x1, y1 = within or (0, 0, width, height)
-    inside = (slice(-(-y0 // step) * step, y1, step), slice(-(-x0 // step) * step, x1, step))
+    rows, cols = slice(-(-y0 // step), -(-y1 // step)), slice(-(-x0 // step), -(-x1 // step))
+    inside = (slice(rows.start * step, y1, step), slice(cols.start * step, x1, step))
     rgb_a, rgb_b = rgb_a[inside], rgb_b[inside]
     moved = np.abs(rgb_a - rgb_b).max(axis=-1) > 1 / 1024
-    if where is not None:
-        moved &= where[inside].astype(bool)
-    if not moved.any():
-        return 0.0
-    differences = delta_e_rgb(rgb_a[moved], rgb_b[moved])
-    return float((differences > threshold).sum()) / total
+    if moved.any():
+        changed = np.zeros(moved.shape, bool)
+        changed[moved] = delta_e_rgb(rgb_a[moved], rgb_b[moved]) > threshold
+        grid[rows, cols] = changed
+    return grid, step
+
+
+def changed_share(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0,
+                  where: np.ndarray | None = None, within: Box | None = None,
+                  max_samples: int = 1_000_000) -> float:
+    """Share of pixels (inside `where`, if given) whose CIEDE2000 difference exceeds `threshold`,
+    judged on changed_grid's grid (see there for `within` and `max_samples`)."""
+    grid, step = changed_grid(rgb_a, rgb_b, threshold=threshold, within=within, max_samples=max_samples)
+    return share_of(grid, None if where is None else where[::step, ::step])
+
+
+def share_of(grid: np.ndarray, where: np.ndarray | None) -> float:
+    """Share of the True points of `grid` among those inside `where` (all, if None); 0 when none is."""
+    if where is None:
+        return float(grid.mean()) if grid.size else 0.0
+    total = int(np.count_nonzero(where))
+    return float(np.count_nonzero(grid & where)) / total if total else 0.0

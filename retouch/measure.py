@@ -18,7 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .color import changed_share, delta_e, to_lab
+from .color import changed_grid, delta_e, share_of, to_lab
 from .photo import Box, Face, Faces
 
 
@@ -194,22 +194,37 @@ FACE_MEASURES: dict[str, Callable[[FaceReference, FaceView], object]] = {
 }
 
 
-# --- frame measures: (reference, current, touched mask or None, changed box or None) -> value -----------
-# The changed box, where given, is the caller's promise that outside it `current` is the original.
+# --- frame measures: (frame view of the current image) -> value ----------------------------------------
 
-def spill(ref: Reference, current: np.ndarray, touched: np.ndarray | None, changed_box: Box | None) -> float | None:
+class FrameView:
+    """The current image as the frame measures read it, with the edits' touched mask (or None) and the
+    box outside which it is known to equal the original (or None: anywhere may differ). Which pixels
+    changed by more than dE 2 is worked out once, on first use, for every frame measure."""
+
+    def __init__(self, ref: Reference, frame: np.ndarray, touched: np.ndarray | None, changed_box: Box | None):
+        self.ref, self.frame, self.touched, self.changed_box = ref, frame, touched, changed_box
+
+    @functools.cached_property
+    def changed(self) -> tuple[np.ndarray, int]:
+        """(changed-pixel grid, its step): see color.changed_grid."""
+        return changed_grid(self.ref.original, self.frame, within=self.changed_box)
+
+
+def spill(current: FrameView) -> float | None:
     """Share of pixels OUTSIDE the edits' own touched mask that changed by more than dE 2."""
-    if touched is None:
+    if current.touched is None:
         return None
-    return changed_share(ref.original, current, where=touched <= 1e-3, within=changed_box)
+    grid, step = current.changed
+    return share_of(grid, current.touched[::step, ::step] <= 1e-3)
 
 
-def changed_area(ref: Reference, current: np.ndarray, touched: np.ndarray | None, changed_box: Box | None) -> float:
+def changed_area(current: FrameView) -> float:
     """Share of the whole frame changed by more than dE 2."""
-    return changed_share(ref.original, current, within=changed_box)
+    grid, _ = current.changed
+    return share_of(grid, None)
 
 
-FRAME_MEASURES: dict[str, Callable[[Reference, np.ndarray, np.ndarray | None, Box | None], object]] = {
+FRAME_MEASURES: dict[str, Callable[[FrameView], object]] = {
     "spill": spill,
     "changed_area": changed_area,
 }
@@ -236,8 +251,8 @@ def measure(ref: Reference, current: np.ndarray, *, touched: np.ndarray | None =
             value = function(face_ref, view)
             values.update(value if isinstance(value, dict) else {name: value})
         faces.append(values)
-    frame = {name: function(ref, current, touched, changed_box) for name, function in FRAME_MEASURES.items()
-             if names is None or name in names}
+    view = FrameView(ref, current, touched, changed_box)
+    frame = {name: function(view) for name, function in FRAME_MEASURES.items() if names is None or name in names}
     return {"faces": faces, "frame": frame}
 
 
