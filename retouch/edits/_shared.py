@@ -1,7 +1,7 @@
 """Helpers shared by the skin edits (blemish, skin): per-face crops in CIELAB and frequency separation.
 
-Both edits split a face's skin into a low-frequency layer (tone) and a high-frequency layer (texture:
-pores, fine hair) and change only one of them, so the texture a viewer reads as skin survives. Blurs that
+Both edits split a face's skin (in CIELAB) into a low-frequency layer (tone) and a high-frequency layer
+(texture: pores, fine hair) and change only one of them, so the texture a viewer reads as skin survives. Blurs that
 must not mix skin with eyes, brows, lips or a spot being healed are normalised convolutions: each pixel
 is the weighted mean of its neighbours, the weights saying which neighbours may be used.
 """
@@ -12,7 +12,6 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..color import from_lab, to_lab
 from ..photo import Box, Face, Faces, Photo
 from . import Change
 from ._tone import combine, crop, grow_box
@@ -90,30 +89,16 @@ def skin_only(face: Face, box: Box) -> np.ndarray:
     return skin.astype(np.float32)
 
 
-# Above this share of a crop, converting all of it back from Lab beats picking out the pixels an edit acted on.
-_WHOLE_CONVERSION = 0.2
-
-
-def _back_to_rgb(rgb: np.ndarray, lab: np.ndarray, acted: np.ndarray) -> np.ndarray:
-    """`rgb` with the pixels where the edit `acted` replaced by `lab` converted back to RGB: only those
-    pixels when they are few (a few spots cost a few spots), the whole crop in one pass when they are many
-    (skin)."""
-    if acted.mean() > _WHOLE_CONVERSION:
-        return np.where(acted[..., None], from_lab(lab), rgb).astype(np.float32, copy=False)
-    pixels = rgb.astype(np.float32, copy=True)
-    pixels[acted] = from_lab(lab[acted])
-    return pixels
-
-
 FaceWork = Callable[[np.ndarray, np.ndarray, Face, Box], tuple[np.ndarray, np.ndarray] | None]
 
 
 def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Change:
-    """Run `work(lab, skin, face, box)` on every face's box grown by `margin` inter-ocular distances.
+    """Run `work(rgb, skin, face, box)` on every face's box grown by `margin` inter-ocular distances.
 
-    `lab` is the crop in CIELAB, `skin` the face's soft skin mask over it (skin_only); `work` returns
-    the edited Lab crop and the soft mask where it acted (or None). The per-face results become one
-    Change."""
+    `rgb` is the crop (a view: never written), `skin` the face's soft skin mask over it (skin_only);
+    `work` returns the edited RGB crop and the soft mask where it acted (or None). Each edit converts to
+    CIELAB only what it needs, where it needs it: on a 24-megapixel face, whole-crop conversions are
+    what costs. The per-face results become one Change."""
     parts = []
     for face in faces:
         if "skin" not in face.regions:
@@ -122,10 +107,9 @@ def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Chan
         skin = skin_only(face, box)
         if not np.any(skin > 0):
             continue
-        rgb = crop(photo.pixels, box)
-        done = work(to_lab(rgb), skin, face, box)
+        done = work(crop(photo.pixels, box), skin, face, box)
         if done is None:
             continue
-        lab, mask = done
-        parts.append(Change(box, _back_to_rgb(rgb, lab, mask > 0), mask.astype(np.float32)))
+        pixels, mask = done
+        parts.append(Change(box, pixels.astype(np.float32, copy=False), mask.astype(np.float32, copy=False)))
     return combine(photo, parts)

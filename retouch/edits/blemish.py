@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
+from ..color import from_lab, to_lab
 from ..params import Param, ParamError, declarations, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -332,9 +333,9 @@ def tone_fill(lab: np.ndarray, holes: np.ndarray, reach: float) -> np.ndarray:
     return np.where(holes[..., None], enlarged, lab).astype(np.float64)
 
 
-def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
+def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
          texture: float) -> tuple[np.ndarray, np.ndarray]:
-    """`lab` with every spot healed, and the soft mask of the healed pixels.
+    """`rgb` with every spot healed, and the soft mask of the healed pixels.
 
     Each spot's hole (Footprint.hole) is healed in two parts. Tone: the hole is filled by biharmonic
     interpolation from the clean skin at its edge, which continues the surrounding tone and its
@@ -343,9 +344,9 @@ def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
     added, weighted in with depth into the hole (where the interpolation no longer reaches), so the
     patch has pores. The mask is the hole, softened at its rim. All of it happens on a window around
     each spot (grown by the texture filter's reach, so its texture layer is the whole crop's), so
-    healing costs what the spots do, not what the face does."""
+    healing costs what the spots do, not what the face does; only those windows go to CIELAB and back."""
     holes = [spot.hole() for spot in spots]
-    healed, mask = lab.copy(), np.zeros(skin.shape, np.float32)
+    healed, mask = rgb.astype(np.float32, copy=True), np.zeros(skin.shape, np.float32)
     for hole in holes:
         reach = semi_major(hole.mask)
         pad = int(np.ceil(4 * reach)) + 3
@@ -354,13 +355,14 @@ def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
         taken = np.zeros(skin[around].shape, bool)
         for other in holes:
             other.paint(taken, origin)
-        _, high = split(lab[around], texture, (skin[around] + OUTSIDE_WEIGHT) * ~taken)
+        lab = to_lab(rgb[around])
+        _, high = split(lab, texture, (skin[around] + OUTSIDE_WEIGHT) * ~taken)
         clean = (skin[around] > SKIN_CORE) & ~taken
         window = _window(hole, pad, skin.shape)
         local = tuple(slice(part.start - start, part.stop - start) for part, start in zip(window, origin))
         inside = np.zeros(taken[local].shape, bool)
         hole.paint(inside, (window[0].start, window[1].start))
-        fill = tone_fill(lab[window], taken[local], reach)
+        fill = tone_fill(lab[local], taken[local], reach)
         offset = texture_offset(high[local], clean[local], inside, reach)
         if offset is not None:
             depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
@@ -368,7 +370,7 @@ def heal(lab: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
             detail = weight * np.roll(high[local], (-offset[1], -offset[0]), axis=(0, 1))
             fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
         soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
-        healed[window] = np.where(inside[..., None], fill, healed[window])
+        healed[window] = np.where(inside[..., None], from_lab(fill), healed[window])
         mask[window] = np.maximum(mask[window], soft)
     return healed, mask
 
@@ -385,27 +387,28 @@ def detect(lab: np.ndarray, skin: np.ndarray, interocular: float, params: Params
                          skin.shape, gap=FRECKLE_GAP * interocular, count=params.freckle_count)
 
 
-def detect_at_working_scale(lab: np.ndarray, skin: np.ndarray, interocular: float,
+def detect_at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float,
                             params: Params) -> list[Footprint]:
-    """detect() on the crop shrunk so the inter-ocular distance is at most WORK_INTEROCULAR px, with
-    the spots mapped back to the crop's full resolution (Footprint.scaled). Every size and threshold is
-    relative to the face and its noise, so the spots are those a full-resolution search finds (only
-    marks at the threshold may differ), and the search costs what a small face's does."""
+    """detect() on the crop (RGB) shrunk so the inter-ocular distance is at most WORK_INTEROCULAR px, in
+    CIELAB, with the spots mapped back to the crop's full resolution (Footprint.scaled). Every size and
+    threshold is relative to the face and its noise, so the spots are those a full-resolution search
+    finds (only marks at the threshold may differ), and the search costs what a small face's does."""
     height, width = skin.shape
     scale = min(1.0, WORK_INTEROCULAR / interocular)
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
     if work == (width, height):
-        return detect(lab, skin, interocular, params)
-    small_lab, small_skin = (cv2.resize(image, work, interpolation=cv2.INTER_AREA) for image in (lab, skin))
-    found = detect(small_lab, small_skin, interocular * np.sqrt(work[0] * work[1] / (width * height)), params)
+        return detect(to_lab(rgb), skin, interocular, params)
+    small_rgb, small_skin = (cv2.resize(image, work, interpolation=cv2.INTER_AREA) for image in (rgb, skin))
+    found = detect(to_lab(small_rgb), small_skin, interocular * np.sqrt(work[0] * work[1] / (width * height)),
+                   params)
     return [spot.scaled(height / work[1], width / work[0]) for spot in found]
 
 
-def heal_face(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
-    """One face's crop with its blemishes (found and manual) healed, and the mask of what was healed."""
+def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
+    """One face's RGB crop with its blemishes (found and manual) healed, and the mask of what was healed."""
     interocular = face.interocular
     largest = LARGEST * interocular
-    found = detect_at_working_scale(lab, skin, interocular, params)
+    found = detect_at_working_scale(rgb, skin, interocular, params)
     origin = np.array(box[:2], np.float32)
     excluded = np.array(params.exclude, np.float32).reshape(-1, 2) - origin
     core = skin > SKIN_CORE
@@ -415,13 +418,13 @@ def heal_face(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
               if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height]
     if not spots:
         return None
-    return heal(lab, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular))
+    return heal(rgb, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular))
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
     """Every face's blemishes fully healed (strength 1) and the soft mask of the healed spots."""
-    def work(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box):
-        return heal_face(lab, skin, face, box, params)
+    def work(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box):
+        return heal_face(rgb, skin, face, box, params)
 
     return each_face(photo, faces, 2.0 * LARGEST + SURROUND * LARGEST, work)
 

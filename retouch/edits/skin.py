@@ -14,9 +14,10 @@ Bounds: strength's hard maximum is below 1, so some of the skin's tone variation
 `edge_contrast`'s hard maximum stops the face's own shading from being taken for blotchiness.
 
 Speed: what is removed (the weighted mid band) is smooth at the texture scale, so it is computed on a
-copy shrunk until the inter-ocular distance is WORK_INTEROCULAR px and enlarged back, then subtracted from
-the full-resolution Lab crop: the fine band stays exact, and a 24-megapixel face costs what a
-2-megapixel one does (tests/test_edit_skin.py checks it against the full-resolution computation).
+copy shrunk until the inter-ocular distance is WORK_INTEROCULAR px, turned into the RGB change it makes
+there, and that change is enlarged and added to the full-resolution crop: the fine band is never
+resampled, and a 24-megapixel face costs what a 2-megapixel one does (tests/test_edit_skin.py checks it
+against the full-resolution computation).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..color import from_lab, to_lab
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -75,24 +77,27 @@ def removed_blotches(lab: np.ndarray, skin: np.ndarray, interocular: float, para
     return evenness_weight(mid, skin, reach=reach, edge_contrast=params.edge_contrast)[..., None] * mid
 
 
-def smooth_face(lab: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """One face's crop with its skin's mid band evened out (at the working scale), and the skin mask it
-    acted on."""
+def smooth_face(rgb: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """One face's RGB crop with its skin's mid band evened out (worked out at the working scale), and the
+    skin mask it acted on."""
     scale = min(1.0, WORK_INTEROCULAR / max(face.interocular, 1.0))
-    if scale == 1.0:
-        return lab - removed_blotches(lab, skin, face.interocular, params), skin
     height, width = skin.shape
     small = (max(2, round(width * scale)), max(2, round(height * scale)))
-    removed = removed_blotches(cv2.resize(lab, small, interpolation=cv2.INTER_AREA),
-                               cv2.resize(skin, small, interpolation=cv2.INTER_AREA),
-                               face.interocular * scale, params)
-    return lab - cv2.resize(removed, (width, height), interpolation=cv2.INTER_LINEAR), skin
+    rgb_small, skin_small = rgb, skin
+    if scale < 1.0:
+        rgb_small, skin_small = (cv2.resize(image, small, interpolation=cv2.INTER_AREA) for image in (rgb, skin))
+    lab = to_lab(rgb_small)
+    removed = removed_blotches(lab, skin_small, face.interocular * scale, params)
+    change = from_lab(lab - removed) - from_lab(lab)     # both converted back: the round trip cancels
+    if scale < 1.0:
+        change = cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(rgb + change, 0.0, 1.0), skin
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
     """The fully smoothed skin of every face (strength 1) and the skin mask it acted on."""
-    def work(lab: np.ndarray, skin: np.ndarray, face: Face, box: Box):
-        return smooth_face(lab, skin, face, params)
+    def work(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box):
+        return smooth_face(rgb, skin, face, params)
 
     return each_face(photo, faces, 2.0 * params.tone_size, work)
 
