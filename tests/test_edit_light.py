@@ -171,3 +171,23 @@ def test_works_from_the_landmarks_alone_when_regions_are_missing():
     found = dataclasses.replace(faces(name), items=[face])
     change = light.apply(photo(name), found, light.Params())
     assert not change.empty and np.isfinite(change.pixels).all()
+
+
+def test_a_large_face_reads_its_statistics_shrunk_like_at_full_resolution(monkeypatch):
+    """A 6x astronaut (face ~550 px wide) reads its luminance statistics on a shrunk copy; the relit
+    result must match reading them at full resolution to well under a just-noticeable difference."""
+    from retouch.face import analyse
+    picture = photo("astronaut")
+    big = cv2.resize(picture.pixels, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)
+    found = analyse(picture.with_pixels(big), identity=False, person=False)
+    assert np.ptp(found.items[0].landmarks[:, 0]) > light.STATS_SIZE
+    params = light.Params(under_eye=0.8)
+    results = []
+    for size in (light.STATS_SIZE, np.inf):
+        monkeypatch.setattr(light, "STATS_SIZE", size)
+        results.append(blend(big, light.apply(picture.with_pixels(big), found, params), 1.0))
+    moved = np.abs(results[1] - big).max(-1) > 1e-3
+    differences = delta_e(to_lab(results[0][moved]), to_lab(results[1][moved]))
+    print(f"statistics shrunk vs full resolution: mean dE {differences.mean():.3f}, max {differences.max():.3f}")
+    assert moved.mean() > 0.01
+    assert differences.mean() < 0.2 and differences.max() < 1.0

@@ -35,6 +35,7 @@ FEATHER = 0.12           # Gaussian sigma of the face weight, in face widths
 CHEEK_RADIUS = 0.2       # cheek sample disc, in inter-ocular distances
 UNDER_EYE_SOFTNESS = 0.04  # extra Gaussian sigma of the under-eye dodge, in inter-ocular distances
 FIELD_SIZE = 128         # the gain field is built with the face this many pixels wide, then resized
+STATS_SIZE = 512         # luminance statistics (medians) are read with the face at most this many pixels wide
 MIN_SAMPLE = 12          # pixels a cheek or under-eye sample needs to be trusted
 HIGHLIGHT = 0.98         # a lifted pixel's brightest channel stops here (past white its hue would shift)
 
@@ -167,8 +168,10 @@ def _resized(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:
-    """The light correction of one face, on a crop around it; the smooth field is built small (the face
-    FIELD_SIZE px wide) and resized, so a 24-megapixel face costs little more than a small one."""
+    """The light correction of one face, on a crop around it. The luminance statistics are read on a copy
+    with the face at most STATS_SIZE px wide and the smooth field is built with it FIELD_SIZE px wide and
+    resized: only the relighting itself runs at full resolution, so a 24-megapixel face costs little
+    more than a small one."""
     points = face.landmarks - 0.5                         # pixel-centre coordinates
     face_width = float(np.ptp(points[:, 0]))
     sigma = FEATHER * face_width
@@ -176,31 +179,35 @@ def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:
               int(points[:, 0].max()) + 1, int(points[:, 1].max()) + 1)
     box = grow_box(extent, 3 * sigma, photo.size)
     rgb = crop(photo.pixels, box)
-    linear = to_linear(rgb)
-    luminance = linear @ LUMA
-    shape = luminance.shape
-    local = points - np.array(box[:2], np.float32)
+    shape = rgb.shape[:2]
+    stats_scale = min(1.0, STATS_SIZE / max(face_width, 1.0))
+    stats_shape = (max(2, round(shape[0] * stats_scale)), max(2, round(shape[1] * stats_scale)))
+    luminance = to_linear(_resized(rgb, stats_shape)) @ LUMA
+    local = (points - np.array(box[:2], np.float32) + 0.5) * stats_scale - 0.5
     hull = cv2.convexHull(local).reshape(-1, 2)
     region = face.regions.get("skin")
-    skin = region.crop(box) > 0.5 if region is not None else face_weight(hull, shape, 0.5) > 0.5
-    levels = cheek_levels(luminance, skin, local, face.interocular)
-    across = across_map(shape, local)
+    skin = (_resized(region.crop(box), stats_shape) > 0.5 if region is not None
+            else face_weight(hull, stats_shape, 0.5) > 0.5)
+    levels = cheek_levels(luminance, skin, local, face.interocular * stats_scale)
+    across = across_map(stats_shape, local)
 
     scale = min(1.0, FIELD_SIZE / max(face_width, 1.0))
     small = (max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale)))
-    weight = face_weight((hull + 0.5) * scale - 0.5, small, sigma * scale)
+    to_small = scale / stats_scale
+    weight = face_weight((hull + 0.5) * to_small - 0.5, small, sigma * scale)
     field = weight * (exposure_ev(luminance[skin], params) + balance_slope(levels, params) * _resized(across, small))
     reach = weight
     under = face.regions.get("under_eye")
     if under is not None and params.under_eye > 0:
-        for crescent, stops in under_eye_lifts(luminance, under.crop(box), across, levels, params):
+        crescents = _resized(under.crop(box), stats_shape)
+        for crescent, stops in under_eye_lifts(luminance, crescents, across, levels, params):
             dodge = dodge_shape(_resized(crescent, small), UNDER_EYE_SOFTNESS * face.interocular * scale)
             field, reach = field + stops * dodge, np.maximum(reach, dodge)
 
     field = np.clip(field, -params.max_ev, params.max_ev)
     if not np.any(np.abs(field) > 1e-3):
         return None
-    return masked_change(box, rgb, relight(linear, _resized(field, shape)), _resized(reach, shape))
+    return masked_change(box, rgb, relight(to_linear(rgb), _resized(field, shape)), _resized(reach, shape))
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
