@@ -16,7 +16,7 @@ from skimage import color as skcolor
 from .photo import Box
 
 
-def _power(values: np.ndarray, exponent: float) -> np.ndarray:
+def power(values: np.ndarray, exponent: float) -> np.ndarray:
     """values ** exponent (float32, values >= 0) by OpenCV: several times faster than numpy's power."""
     shape = np.shape(values)
     return cv2.pow(np.ascontiguousarray(values, np.float32), exponent).reshape(shape)
@@ -28,7 +28,7 @@ def to_linear(rgb: np.ndarray) -> np.ndarray:
     rgb = np.clip(rgb, 0.0, 1.0, dtype=np.float32)
     linear = rgb + np.float32(0.055)
     linear *= np.float32(1 / 1.055)
-    linear = _power(linear, 2.4)
+    linear = power(linear, 2.4)
     np.multiply(rgb, np.float32(1 / 12.92), out=linear, where=rgb <= 0.04045)
     return linear
 
@@ -36,7 +36,7 @@ def to_linear(rgb: np.ndarray) -> np.ndarray:
 def to_srgb(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded 0..1 (values above 1 are clipped: they cannot be stored)."""
     linear = np.clip(linear, 0.0, 1.0, dtype=np.float32)
-    rgb = _power(linear, 1 / 2.4)
+    rgb = power(linear, 1 / 2.4)
     rgb *= np.float32(1.055)
     rgb -= np.float32(0.055)
     np.multiply(linear, np.float32(12.92), out=rgb, where=linear <= 0.0031308)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..color import to_linear, to_srgb
+from ..color import power, to_linear, to_srgb
 from ..params import Param, param
 from ..photo import Face, Faces, Photo
 from . import Change, Edit, register
@@ -38,6 +38,8 @@ FIELD_SIZE = 128         # the gain field is built with the face this many pixel
 STATS_SIZE = 512         # luminance statistics (medians) are read with the face at most this many pixels wide
 MIN_SAMPLE = 12          # pixels a cheek or under-eye sample needs to be trusted
 HIGHLIGHT = 0.98         # a lifted pixel's brightest channel stops here (past white its hue would shift)
+_SRGB_OFFSET = 0.055     # the sRGB curve's power segment: linear = ((x + 0.055) / 1.055) ** 2.4 ...
+_TOE = 0.04045           # ... above this encoded value; below it the curve is linear
 
 
 @dataclass(frozen=True)
@@ -151,15 +153,25 @@ def under_eye_lifts(luminance: np.ndarray, under: np.ndarray, across: np.ndarray
     return lifts
 
 
-def relight(linear: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """sRGB pixels of `linear` light times 2**stops (R, G, B alike: chromaticity kept). A lift stops where
-    a pixel's brightest channel reaches HIGHLIGHT: clipping one channel would shift its hue."""
+def relight(rgb: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """sRGB pixels `rgb` with their linear light times 2**stops (R, G, B alike: chromaticity kept). A lift
+    stops where a pixel's brightest channel reaches HIGHLIGHT: clipping one channel would shift its hue.
+
+    On the sRGB curve's power segment, multiplying linear light by g is exactly the affine map
+    (x + 0.055) * g**(1/2.4) - 0.055 of the encoded value, so no pixel is decoded to linear light;
+    the few pixels with a channel on the curve's linear toe (near black) take the exact route."""
     gain = np.exp2(stops.astype(np.float32))
-    peak = np.maximum(np.maximum(linear[..., 0], linear[..., 1]), linear[..., 2])
-    headroom = np.float32(HIGHLIGHT) / np.maximum(peak, np.float32(1e-6), out=peak)
+    peak = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    headroom = np.float32(HIGHLIGHT) / np.maximum(to_linear(peak), np.float32(1e-6))
     np.minimum(gain, np.maximum(headroom, 1.0, out=headroom), out=gain, where=gain > 1.0)
-    lit = linear * gain[..., None]
-    return to_srgb(lit)
+    factor = power(gain, 1 / 2.4)
+    lit = rgb + np.float32(_SRGB_OFFSET)
+    lit *= factor[..., None]
+    lit -= np.float32(_SRGB_OFFSET)
+    toe = (np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]) <= _TOE) | (lit.min(-1) <= _TOE)
+    if toe.any():
+        lit[toe] = to_srgb(to_linear(rgb[toe]) * gain[toe][:, None])
+    return np.clip(lit, 0.0, 1.0, out=lit)
 
 
 def _resized(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -207,7 +219,7 @@ def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:
     field = np.clip(field, -params.max_ev, params.max_ev)
     if not np.any(np.abs(field) > 1e-3):
         return None
-    return masked_change(box, rgb, relight(to_linear(rgb), _resized(field, shape)), _resized(reach, shape))
+    return masked_change(box, rgb, relight(rgb, _resized(field, shape)), _resized(reach, shape))
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
