@@ -142,9 +142,9 @@ def spot_scores(lab: np.ndarray, skin: np.ndarray, *, scales: np.ndarray, thresh
 
 def _standing_out(contrast: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Length of the Lab contrast in noise units, counting a* only where redder (greener is no blemish)."""
-    scaled = contrast / noise
-    scaled[..., 1] = np.maximum(scaled[..., 1], 0.0)
-    return np.sqrt((scaled ** 2).sum(axis=-1)).astype(np.float32)
+    scaled = (contrast / noise).astype(np.float32, copy=False)
+    lightness, red, yellow = scaled[..., 0], np.maximum(scaled[..., 1], 0.0), scaled[..., 2]
+    return np.sqrt(lightness * lightness + red * red + yellow * yellow)     # faster than a 3-long sum
 
 
 class Footprint(NamedTuple):
