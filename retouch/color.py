@@ -60,6 +60,14 @@ def from_lab(lab: np.ndarray) -> np.ndarray:
     return np.clip(_convert(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
+def moved_in_lab(rgb: np.ndarray, lab: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """`rgb` (whose CIELAB is `lab`) moved by the change from `lab` to `edited`, clipped to 0..1.
+
+    Both Lab images are converted back and only their difference is added, so the conversions' round-trip
+    error cancels: a pixel whose Lab did not change keeps its RGB exactly."""
+    return np.clip(rgb + (from_lab(edited) - from_lab(lab)), 0.0, 1.0)
+
+
 def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
     """CIEDE2000 colour difference per pixel (1 is about one just-noticeable difference)."""
     return skcolor.deltaE_ciede2000(lab_a, lab_b).astype(np.float32)

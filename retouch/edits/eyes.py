@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..color import from_lab, to_lab
+from ..color import moved_in_lab, to_lab
 from ..params import Param, param
 from ..photo import Face, Faces, Photo
 from . import Change, Edit, register
@@ -128,7 +128,7 @@ def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:
     edited[..., 1] += sclera * d_a
     edited[..., 2] += sclera * d_b
     edited[..., 0] = np.clip(edited[..., 0], 0.0, 100.0)
-    return masked_change(box, rgb, from_lab(edited), np.maximum(sclera, iris))
+    return masked_change(box, rgb, moved_in_lab(rgb, lab, edited), np.maximum(sclera, iris))
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..color import from_lab, to_lab
+from ..color import moved_in_lab, to_lab
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -88,10 +88,10 @@ def smooth_face(rgb: np.ndarray, skin: np.ndarray, face: Face, params: Params) -
         rgb_small, skin_small = (cv2.resize(image, small, interpolation=cv2.INTER_AREA) for image in (rgb, skin))
     lab = to_lab(rgb_small)
     removed = removed_blotches(lab, skin_small, face.interocular * scale, params)
-    change = from_lab(lab - removed) - from_lab(lab)     # both converted back: the round trip cancels
-    if scale < 1.0:
-        change = cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(rgb + change, 0.0, 1.0), skin
+    if scale == 1.0:
+        return moved_in_lab(rgb, lab, lab - removed), skin
+    change = moved_in_lab(rgb_small, lab, lab - removed) - rgb_small
+    return np.clip(rgb + cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0), skin
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..color import from_lab, to_lab
+from ..color import moved_in_lab, to_lab
 from ..params import Param, param
 from ..photo import Face, Faces, Photo
 from . import Change, Edit, register
@@ -67,7 +67,7 @@ def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:
     edited = lab.copy()
     edited[..., 0] += weight * d_lightness
     edited[..., 2] += weight * d_b
-    return masked_change(box, rgb, from_lab(edited), weight)
+    return masked_change(box, rgb, moved_in_lab(rgb, lab, edited), weight)
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
