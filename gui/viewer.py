@@ -1,25 +1,22 @@
 """The before/after view: a draggable split line or side by side, zoom to fit or 100%, synced panning.
 
 Both sides are drawn through one view transform (zoom and the image point at the centre of each half),
-so zooming or panning one side moves the other with it. Coordinates handed out (clicks for spots) are in
-the shown image's pixels; the window scales them to full resolution. Spots are drawn as circles.
+so zooming or panning one side moves the other with it. The transform is in the proxy's pixels, and so
+are the coordinates handed out (clicks for spots) and the markers; the window scales them to full
+resolution. 100% means one full-resolution pixel per screen pixel: closer than one proxy pixel per
+screen pixel, each side is drawn from its full-resolution image where the window has handed one over
+(`set_full`), else from the proxy scaled up. Spots are drawn as circles.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 SPLIT_GRAB = 8          # pixels either side of the split line that grab it
-MIN_ZOOM, MAX_ZOOM = 0.05, 16.0
+MIN_ZOOM, MAX_ZOOM = 0.05, 16.0      # screen pixels per full-resolution pixel
 MARKER_COLORS = {"heal": QColor(80, 200, 255), "protect": QColor(255, 190, 40)}
-
-
-def rgb8(pixels: np.ndarray) -> np.ndarray:
-    """float RGB 0..1 -> 8-bit RGB, rounded and saturated (one fast pass: this is on the preview's path)."""
-    return cv2.convertScaleAbs(cv2.max(pixels, 0.0), alpha=255.0)
 
 
 def qimage(rgb: np.ndarray) -> QImage:
@@ -29,17 +26,14 @@ def qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
-def to_qimage(pixels: np.ndarray) -> QImage:
-    """float RGB 0..1 (HxWx3) -> an 8-bit QImage that owns its memory."""
-    return qimage(rgb8(pixels))
-
-
 class Layer:
-    """One side's pixels, and its image at the scale last drawn: area-averaged once per scale, so
-    repaints (dragging the split line, panning) only copy pixels. At 100% and above: the pixels."""
+    """One side's 8-bit pixels, and its image at the scale last drawn: scaled down once per scale (Qt's
+    smooth scaling averages areas, ~3x faster than OpenCV's INTER_AREA here), so repaints (dragging the
+    split line, panning) only copy pixels. At 100% and above: the pixels."""
 
-    def __init__(self, pixels: np.ndarray):
-        self.rgb = rgb8(pixels)
+    def __init__(self, rgb: np.ndarray):
+        self.rgb = rgb
+        self._whole: QImage | None = None
         self._drawn: tuple[float, QImage] | None = None
 
     def width(self) -> int:
@@ -49,11 +43,14 @@ class Layer:
         return self.rgb.shape[0]
 
     def image(self, scale: float) -> QImage:
+        """The pixels at `scale` (screen pixels per pixel), never enlarged (the painter enlarges)."""
         scale = min(scale, 1.0)
         if self._drawn is None or self._drawn[0] != scale:
+            if self._whole is None:
+                self._whole = qimage(self.rgb)
             size = (max(1, round(self.width() * scale)), max(1, round(self.height() * scale)))
-            rgb = self.rgb if scale == 1.0 else cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
-            self._drawn = (scale, qimage(rgb))
+            self._drawn = (scale, self._whole if scale == 1.0 else self._whole.scaled(
+                *size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation))
         return self._drawn[1]
 
 
@@ -66,8 +63,11 @@ class CompareView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.before: Layer | None = None
+        self.before: Layer | None = None     # the proxy's pixels
         self.after: Layer | None = None
+        self.full_before: Layer | None = None    # full-resolution pixels, where handed over
+        self.full_after: Layer | None = None
+        self.pixel_scale = 1.0               # proxy pixels per full-resolution pixel
         self.mode = "split"
         self.before_only = False
         self.split = 0.5                     # share of the width left of the split line
@@ -82,17 +82,28 @@ class CompareView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # --- content -----------------------------------------------------------------------------------
-    def set_images(self, before: np.ndarray | None, after: np.ndarray | None, *, keep_view: bool) -> None:
-        """Show new pixels; `keep_view` keeps zoom and position (a re-render of the same photo)."""
+    def set_images(self, before: np.ndarray | None, after: np.ndarray | None, *, keep_view: bool,
+                   pixel_scale: float = 1.0) -> None:
+        """Show new 8-bit proxy pixels (`pixel_scale`: proxy pixels per full-resolution pixel) and drop
+        any full-resolution ones; `keep_view` keeps zoom and position (a re-render of the same photo)."""
         self.before = None if before is None else Layer(before)
         self.after = None if after is None else Layer(after)
+        self.full_before = self.full_after = None
+        self.pixel_scale = pixel_scale
         if not keep_view and self.before is not None:
             self.zoom = None
             self.center = QPointF(self.before.width() / 2, self.before.height() / 2)
         self.update()
 
     def set_after(self, after: np.ndarray) -> None:
+        """New 8-bit proxy pixels for the after side (its full-resolution ones, if any, are now stale)."""
         self.after = Layer(after)
+        self.full_after = None
+        self.update()
+
+    def set_full(self, side: str, rgb: np.ndarray) -> None:
+        """Full-resolution 8-bit pixels for `side` ("before" or "after"), drawn from 100% closer."""
+        setattr(self, f"full_{side}", Layer(rgb))
         self.update()
 
     def set_markers(self, markers: list[tuple[str, float, float, float]]) -> None:
@@ -118,8 +129,8 @@ class CompareView(QWidget):
         self.viewChanged.emit()
 
     def actual_size(self) -> None:
-        """One image pixel per screen pixel, around the current centre."""
-        self.zoom = 1.0
+        """One full-resolution pixel per screen pixel, around the current centre."""
+        self.zoom = 1.0 / self.pixel_scale
         self.update()
         self.viewChanged.emit()
 
@@ -131,10 +142,20 @@ class CompareView(QWidget):
         return [QRectF(0, 0, width, height)]
 
     def scale(self) -> float:
+        """Screen pixels per proxy pixel."""
         if self.zoom is not None or self.before is None:
             return self.zoom or 1.0
         pane = self._panes()[0]
         return min(pane.width() / self.before.width(), pane.height() / self.before.height())
+
+    def full_scale(self) -> float:
+        """Screen pixels per full-resolution pixel (1.0 at 100%)."""
+        return self.scale() * self.pixel_scale
+
+    def wants_full(self) -> bool:
+        """Closer than one proxy pixel per screen pixel, where the proxy is smaller than the photo: only
+        full-resolution pixels show what is there."""
+        return self.before is not None and self.pixel_scale < 1.0 and self.scale() > 1.0
 
     def _target(self, pane: QRectF) -> QRectF:
         """Where the whole image lands in `pane` under the shared transform."""
@@ -168,37 +189,49 @@ class CompareView(QWidget):
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             return
-        after = self.after or self.before
         panes = self._panes()
         if self.before_only:
-            self._draw(painter, panes[0], self.before, "before")
+            self._draw(painter, panes[0], "before")
         elif self.mode == "side":
-            self._draw(painter, panes[0], self.before, "before")
-            self._draw(painter, panes[1], after, "after")
+            self._draw(painter, panes[0], "before")
+            self._draw(painter, panes[1], "after")
             painter.setPen(QPen(QColor(20, 20, 20), 2))
             painter.drawLine(QPointF(panes[1].left(), 0), QPointF(panes[1].left(), self.height()))
         else:
             line = self.split * self.width()
             painter.save()
             painter.setClipRect(QRectF(0, 0, line, self.height()))
-            self._draw(painter, panes[0], self.before, "before")
+            self._draw(painter, panes[0], "before")
             painter.restore()
             painter.save()
             painter.setClipRect(QRectF(line, 0, self.width() - line, self.height()))
-            self._draw(painter, panes[0], after, "after", label_right=True)
+            self._draw(painter, panes[0], "after", label_right=True)
             painter.restore()
             painter.setPen(QPen(QColor(255, 255, 255, 220), 2))
             painter.drawLine(QPointF(line, 0), QPointF(line, self.height()))
             painter.setBrush(QColor(255, 255, 255, 220))
             painter.drawEllipse(QPointF(line, self.height() / 2), 7, 7)
 
-    def _draw(self, painter: QPainter, pane: QRectF, layer: Layer, label: str, *,
-              label_right: bool = False) -> None:
+    def _layer(self, side: str) -> Layer:
+        """What `side` is drawn from: its full-resolution pixels when they are wanted and there, else
+        the proxy's (the after side shows the before until it is rendered)."""
+        proxy, full = ((self.after, self.full_after) if side == "after" and self.after is not None
+                       else (self.before, self.full_before))
+        return full if full is not None and self.wants_full() else proxy
+
+    def _draw(self, painter: QPainter, pane: QRectF, side: str, *, label_right: bool = False) -> None:
         painter.save()
         painter.setClipRect(pane, Qt.ClipOperation.IntersectClip)
         target = self._target(pane)
         s = self.scale()
-        painter.drawImage(target, layer.image(s))
+        visible = target.intersected(pane)
+        if not visible.isEmpty():               # only the part on screen: a 24-megapixel layer stays cheap
+            layer = self._layer(side)
+            image = layer.image(s * self.before.width() / layer.width())
+            across, down = image.width() / target.width(), image.height() / target.height()
+            left, top = visible.left() - target.left(), visible.top() - target.top()
+            painter.drawImage(visible, image, QRectF(left * across, top * down,
+                                                     visible.width() * across, visible.height() * down))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for kind, x, y, radius in self.markers:
             painter.setPen(QPen(MARKER_COLORS[kind], 2))
@@ -209,7 +242,7 @@ class CompareView(QWidget):
         box = pane.adjusted(10, 8, -10, -8)
         align = Qt.AlignmentFlag.AlignTop | (Qt.AlignmentFlag.AlignRight if label_right
                                              else Qt.AlignmentFlag.AlignLeft)
-        painter.drawText(box, align, label)
+        painter.drawText(box, align, side)
 
     # --- mouse -------------------------------------------------------------------------------------
     def _near_split(self, point: QPointF) -> bool:
@@ -259,7 +292,7 @@ class CompareView(QWidget):
         anchor = self.to_image(event.position())
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
         old = self.scale()
-        self.zoom = min(max(old * factor, MIN_ZOOM), MAX_ZOOM)
+        self.zoom = min(max(old * factor, MIN_ZOOM / self.pixel_scale), MAX_ZOOM / self.pixel_scale)
         if anchor is not None:
             ratio = old / self.zoom
             self.center = anchor + (self.center - anchor) * ratio

@@ -2,8 +2,11 @@
 
 All library work runs on a Worker thread (gui.worker): a photo is read and its proxy analysed once
 (cached), every change re-renders the proxy unguarded first (shown at once) and then guarded (the
-measures, and the pixels export will make). Results older than what is shown are dropped. Errors go to
-the status area, never to a crash.
+measures, and the pixels export will make). Zoomed to 100% or closer, the view asks for full-resolution
+pixels: the photo is read at full size once (the before side) and retouched at full size once per
+guarded result, at the strengths the guard chose on the proxy (the after side); the proxy, scaled up,
+shows meanwhile. Results older than what is shown are dropped. Errors go to the status area, never to
+a crash.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from retouch.params import ParamError
 from . import jobs, session
 from .panels import EditPanel, MeasuresPanel
 from .settings import EditState, Spots, build_preset, controls, initial, largest_spot
-from .viewer import CompareView, to_qimage
+from .viewer import CompareView, qimage
 from .worker import Worker
 
 THUMB = 112
@@ -63,8 +66,10 @@ class PhotoState:
 
 
 class ReviewWindow(QMainWindow):
+    draftShown = Signal(int)        # render serial whose half-size draft is on screen (slow edits only)
     previewShown = Signal(int)      # render serial whose quick preview is on screen
     measuresShown = Signal(int)     # render serial whose guarded result and measures are on screen
+    fullShown = Signal(int)         # serial whose full-resolution after side is on screen
 
     def __init__(self, *, preset: str = presets.DEFAULT):
         super().__init__()
@@ -79,6 +84,10 @@ class ReviewWindow(QMainWindow):
         self.shown_serial = 0           # newest render on screen; anything older is dropped
         self.photo_serial = 0           # first serial of the current photo
         self.result = None              # newest guarded Result shown
+        self.result_serial = 0          # its render's serial
+        self.render_serial = 0          # newest render asked for
+        self.full = jobs.FullResolution()          # the photo kept at full size (filled by the worker)
+        self.full_asked: tuple | None = None       # (photo, preset digest or None) last asked for at full size
         self.pending_review: dict[Path, tuple[str | None, str]] = {}   # original -> review after export
         self.exports: dict[int, Path] = {}                              # export serial -> original
         self.worker = Worker()
@@ -97,6 +106,7 @@ class ReviewWindow(QMainWindow):
     def _build(self) -> None:
         self.view = CompareView()
         self.view.clicked.connect(self._clicked)
+        self.view.viewChanged.connect(self._request_full)
         self.strip = QListWidget()
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
         self.strip.setFlow(QListWidget.Flow.LeftToRight)
@@ -288,6 +298,7 @@ class ReviewWindow(QMainWindow):
         self._show_review(entry)
         self.setWindowTitle(f"{entry.name} \u2014 retouch review")
         self.result = None
+        self.full_asked = None
         self.serial += 1
         self.photo_serial = self.serial
         self.measures.clear("")
@@ -311,7 +322,7 @@ class ReviewWindow(QMainWindow):
         self.show_error(message)
 
     def _show_prepared(self, prepared: jobs.Prepared) -> None:
-        self.view.set_images(prepared.proxy.pixels, None, keep_view=False)
+        self.view.set_images(prepared.rgb, None, keep_view=False, pixel_scale=prepared.scale)
         self._fit_spot_radius(prepared)
         self._update_spots()
         if prepared.warning:
@@ -334,12 +345,15 @@ class ReviewWindow(QMainWindow):
             return
         try:
             preset = self.current_preset(scale=prepared.scale)
+            draft_preset = self.current_preset(scale=prepared.draft.scale)
         except ParamError as error:
             self.show_error(str(error))
             return
         self.serial += 1
+        self.render_serial = self.serial
+        self.full_asked = None
         self.measures.pending()
-        self.worker.submit("render", self.serial, functools.partial(jobs.render, prepared, preset))
+        self.worker.submit("render", self.serial, functools.partial(jobs.render, prepared, preset, draft_preset))
 
     def _settings_changed(self) -> None:
         if self.entry is None:
@@ -362,6 +376,8 @@ class ReviewWindow(QMainWindow):
                 self._show_prepared(value)
         elif kind == "render":
             self._rendered(serial, stage, value)
+        elif kind == "full":
+            self._full_shown(serial, stage, value)
         elif kind == "export":
             self.exports.pop(serial, None)
             self._exported(*value)
@@ -376,17 +392,60 @@ class ReviewWindow(QMainWindow):
         if serial < max(self.shown_serial, self.photo_serial):
             return                      # older than what is on screen, or another photo's
         self.shown_serial = serial
-        self.view.set_after(rendered.result.pixels)
+        self.view.set_after(rendered.rgb)
+        if stage == "draft":
+            self.show_message(f"draft at half size {rendered.seconds * 1000:.0f} ms; rendering\u2026")
+            self.draftShown.emit(serial)
+            return
         if stage == "preview":
             self.show_message(f"preview {rendered.seconds * 1000:.0f} ms; measuring\u2026")
             self.previewShown.emit(serial)
             return
-        self.result = rendered.result
+        self.result, self.result_serial = rendered.result, serial
         flat = worst(rendered.result.metrics)
         budget = rendered.result.preset.budget
         self.measures.show_result(flat, budget, rendered.result.steps, verdict(flat, budget))
         self.show_message(f"guarded render {rendered.seconds * 1000:.0f} ms")
         self.measuresShown.emit(serial)
+        self._request_full()
+
+    # --- full resolution (100% and closer) ------------------------------------------------------------
+    def _request_full(self) -> None:
+        """Ask for the full-resolution pixels the view wants: the before side (read once per photo), and
+        the after side of the guarded result on screen if it is the newest asked for."""
+        entry = self.entry
+        prepared = self.prepared.get(entry.original) if entry else None
+        if prepared is None or not self.view.wants_full():
+            return
+        preset = None
+        if self.result is not None and self.result_serial == self.render_serial:
+            try:
+                preset = jobs.as_applied(self.current_preset(), self.result.steps)
+            except ParamError as error:
+                self.show_error(str(error))
+        wanted = (entry.original, preset.digest if preset else None)
+        if wanted == self.full_asked:
+            return
+        self.full_asked = wanted
+        self.serial += 1
+        self.show_message("100%: rendering full-resolution pixels\u2026")
+        self.worker.submit("full", self.serial, functools.partial(jobs.full_size, entry.original, self.full, preset))
+
+    def _full_shown(self, serial: int, stage: str, value) -> None:
+        """Full-resolution pixels arrived: the before of the photo shown, or the after of the newest
+        settings (anything older is dropped: the proxy shows meanwhile)."""
+        entry = self.entry
+        if entry is None or serial < self.photo_serial:
+            return
+        current = serial > self.render_serial
+        if stage == "before" and value[0] == entry.original:
+            self.view.set_full("before", value[1])
+        elif stage == "retouching" and current:
+            self.show_message(f"100%: retouching at full resolution: {value}\u2026")
+        elif stage == "after" and current:
+            self.view.set_full("after", value)
+            self.fullShown.emit(serial)
+            self.show_message("100%: full-resolution pixels, after at the strengths the guard chose")
 
     def _failed(self, kind: str, serial: int, message: str) -> None:
         """A job failed: say so where it matters (another photo's load or an old render: nowhere)."""
@@ -398,6 +457,8 @@ class ReviewWindow(QMainWindow):
         elif kind == "render" and current:
             self.measures.clear(f"not measured: {message}")
             self.show_error(message)
+        elif kind == "full" and current:
+            self.show_error(f"100%: {message}")
         elif kind == "export":
             self.pending_review.pop(self.exports.pop(serial, None), None)
             self.show_error(message)
@@ -554,7 +615,7 @@ class ReviewWindow(QMainWindow):
         self.thumbnailer.acknowledge()
         path, found = value
         if stage == "thumbnail":
-            self.thumbs[path] = QPixmap.fromImage(to_qimage(found))
+            self.thumbs[path] = QPixmap.fromImage(qimage(found))
         for index, entry in enumerate(self.entries):
             if entry.shown == path:
                 if stage == "unreadable" and entry.output is None:

@@ -1,9 +1,10 @@
 """Background work without freezing the window: one QThread runs the library's calls in turn.
 
 Jobs are generators of (stage, value) (see gui.jobs). Two delivery rules:
-- latest wins ("load", "render"): a newer request of the same kind replaces one still waiting and
-  makes one running stop after the stage in hand (a quick preview still shows while a slider moves;
-  the window drops any result older than what it already shows);
+- latest wins ("load", "render", "full"): a newer request of the same kind replaces one still waiting,
+  and a running one stops after the stage in hand when a newer request of its kind or of a kind
+  listed before it waits (a quick preview still shows while a slider moves; a full-resolution render
+  gives way to a slider's; the window drops any result older than what it already shows);
 - every one runs ("export", "thumbnail"): queued in order, never dropped.
 One thread, not a pool: the face models are not shared safely between threads, and the machine's cores
 are better spent inside one render than on renders nobody will see. Errors come back as one line.
@@ -24,7 +25,7 @@ from PySide6.QtCore import QThread, Signal
 from retouch.io import PhotoError
 
 Job = Callable[[], Iterator[tuple[str, object]]]
-LATEST_WINS = ("load", "render")     # in priority order; queued kinds run when none of these waits
+LATEST_WINS = ("load", "render", "full")     # in priority order; queued kinds run when none of these waits
 HANDOVER_S = 0.2
 
 
@@ -66,8 +67,12 @@ class Worker(QThread):
         self.wait()
 
     def _superseded(self, kind: str) -> bool:
+        """Stopping, or a newer request of `kind` or of a more urgent latest-wins kind is waiting."""
         with self._lock:
-            return self._stopping or (kind in LATEST_WINS and kind in self._latest)
+            if kind not in LATEST_WINS:
+                return self._stopping
+            urgent = LATEST_WINS[:LATEST_WINS.index(kind) + 1]
+            return self._stopping or any(waiting in self._latest for waiting in urgent)
 
     def _next(self) -> tuple[str, int, Job] | None:
         with self._lock:

@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 import PySide6  # noqa: E402
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QLabel  # noqa: E402
 
 from retouch import presets, record  # noqa: E402
@@ -27,6 +28,7 @@ from gui.window import ReviewWindow  # noqa: E402
 from gui.worker import Worker  # noqa: E402
 
 from portraits import OUTPUT  # noqa: E402
+from test_gui_jobs import calls  # noqa: E402,F401 (a fixture: each edit's calls)
 
 pytestmark = pytest.mark.timeout(240)
 RENDER_MS = 120_000          # a guarded render on a busy 2-core machine can take a while
@@ -173,6 +175,32 @@ def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
     assert delivered == [(1, "preview"), (4, "preview"), (4, "guarded")]
 
 
+def test_a_full_resolution_render_gives_way_to_a_render(qtbot):
+    """A running latest-wins job stops after its stage when a more urgent kind waits."""
+    worker = Worker()
+    delivered = []
+
+    def receive(kind, serial, stage, value):
+        delivered.append((kind, stage))
+        worker.acknowledge()
+
+    def staged(*stages):
+        def job():
+            for stage in stages:
+                time.sleep(0.3)
+                yield stage, None
+        return job
+
+    worker.produced.connect(receive)
+    worker.start()
+    worker.submit("full", 1, staged("before", "retouching", "after"))
+    time.sleep(0.1)
+    worker.submit("render", 2, staged("preview", "guarded"))
+    qtbot.waitUntil(lambda: ("render", "guarded") in delivered and worker.idle(), timeout=5000)
+    worker.stop()
+    assert delivered == [("full", "before"), ("render", "preview"), ("render", "guarded")]
+
+
 # --- the window ---------------------------------------------------------------------------------------
 
 def test_opening_a_folder_shows_the_first_photo_with_its_measures(qtbot, window, folder):
@@ -226,6 +254,18 @@ def test_a_slider_re_renders_the_preview_and_the_measures_stay_within_budget(qtb
     assert all(s.applied <= s.requested <= window.base.step(s.edit).strength_limit.limit
                for s in window.result.steps)
     assert "light: applied at 0.00" in window.measures.steps.text()
+
+
+def test_a_strength_slider_blends_again_without_running_the_edit(qtbot, window, calls):
+    _select(qtbot, window, "astronaut.jpg")
+    order = [step.edit for step in window.result.preset.steps]
+    slider = window.panel.sliders["skin"]["strength"]
+    calls.clear()
+    with qtbot.waitSignal(window.previewShown, timeout=RENDER_MS):
+        _measured(qtbot, window, lambda: slider.slider.setValue(slider.slider.value() - 20))
+    assert window.result.preset.step("skin").strength == slider.value() < 0.4
+    assert set(calls) == set(order[order.index("skin") + 1:]), "only the later edits ran, once each"
+    assert all(count == 1 for count in calls.values())
 
 
 def test_a_click_on_the_cheek_adds_a_manual_spot_and_another_removes_it(qtbot, window):
@@ -283,6 +323,7 @@ def test_reopening_the_export_folder_restores_settings_and_decision(qtbot, windo
     assert [m[0] for m in window.view.markers] == ["protect"]
     window.view.set_mode("side")
     window.view.actual_size()
+    assert window.view.full_scale() == 1.0 and not window.view.wants_full()    # the proxy is the photo
     x0, y0, x1, y1 = window.prepared[entry.original].faces.items[0].box
     window.view.zoom, window.view.center = 3.0, QPointF((x0 + x1) / 2, (y0 + y1) / 2)   # both sides follow
     qtbot.wait(50)                       # let the layout settle before the grab
@@ -290,3 +331,75 @@ def test_reopening_the_export_folder_restores_settings_and_decision(qtbot, windo
     window.view.set_mode("split")
     window.view.fit()
     assert "applied at" in explain(window.result.steps[0]) or "skipped" in explain(window.result.steps[0])
+
+
+# --- 100%: full-resolution pixels -----------------------------------------------------------------------
+
+CHECKER = (2500, 200, 2700, 400)         # x0, y0, x1, y1 of a 1-pixel checkerboard, full-resolution pixels
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory, astronaut_rgb):
+    """A 3000x2000 portrait (twice the proxy) with a 1-pixel checkerboard in the background, a detail
+    only full-resolution pixels show (the proxy averages it to grey)."""
+    path = tmp_path_factory.mktemp("gui_big")
+    head = astronaut_rgb[:341]
+    rgb = np.asarray(Image.fromarray(head).resize((3000, 2000), Image.Resampling.BICUBIC)).copy()
+    x0, y0, x1, y1 = CHECKER
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    rgb[y0:y1, x0:x1] = np.where(((xs + ys) % 2 == 0)[..., None], 255, 0).astype(np.uint8)
+    Image.fromarray(rgb).save(path / "big.png")
+    return path
+
+
+def _pane_centres(window) -> list[np.ndarray]:
+    """The 21x21 screen pixels at the centre of each side-by-side pane, from a grab of the view."""
+    shot = window.view.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height = shot.width(), shot.height()
+    screen = np.frombuffer(shot.constBits(), np.uint8).reshape(height, shot.bytesPerLine())[:, :width * 3]
+    screen = screen.reshape(height, width, 3)
+    centres = [(pane.center().x(), pane.center().y()) for pane in window.view._panes()]
+    return [screen[int(y) - 10:int(y) + 11, int(x) - 10:int(x) + 11] for x, y in centres]
+
+
+def _checkered(block: np.ndarray) -> bool:
+    """Neighbouring pixels alternate black and white (full-resolution pixels, one per screen pixel)."""
+    return np.abs(np.diff(block.astype(int), axis=1)).mean() > 200
+
+
+def test_100_percent_shows_full_resolution_pixels_on_both_sides(qtbot, window, big_folder):
+    _measured(qtbot, window, lambda: window.open_folder(big_folder))
+    prepared = window.prepared[window.entry.original]
+    assert prepared.full_size == (3000, 2000) and prepared.scale == pytest.approx(0.5)
+    window.view.set_mode("side")
+    x0, y0, x1, y1 = CHECKER
+    window.view.center = QPointF((x0 + x1) / 2 * prepared.scale, (y0 + y1) / 2 * prepared.scale)
+    qtbot.wait(20)
+    assert not any(_checkered(block) for block in _pane_centres(window)), "the proxy cannot show it"
+    with qtbot.waitSignal(window.fullShown, timeout=RENDER_MS):
+        window.view.actual_size()                                 # the 100% action
+    assert window.view.full_scale() == pytest.approx(1.0, abs=1e-12)
+    assert window.view.full_before.width() == window.view.full_after.width() == 3000
+    assert all(_checkered(block) for block in _pane_centres(window)), "100% shows the photo's own pixels"
+    # the after side is the retouch at full resolution: the proxy's after, only sharper
+    full_after, proxy_after = window.view.full_after.rgb, window.view.after.rgb
+    assert not np.array_equal(full_after, window.view.full_before.rgb)
+    halved = np.asarray(Image.fromarray(full_after).resize((1500, 1000), Image.Resampling.BOX))
+    assert np.abs(halved.astype(float) - proxy_after).mean() < 2.0
+    # panning moves both sides together, still at full resolution
+    point = window.view.rect().center()
+    qtbot.mousePress(window.view, Qt.MouseButton.LeftButton, pos=point)
+    qtbot.mouseMove(window.view, point + QPoint(-30, -10))
+    qtbot.mouseRelease(window.view, Qt.MouseButton.LeftButton, pos=point + QPoint(-30, -10))
+    left, right = _pane_centres(window)
+    assert np.array_equal(left, right) and _checkered(left)
+    # a new setting shows the proxy's after at once and its full-resolution after once it is guarded
+    with qtbot.waitSignal(window.fullShown, timeout=RENDER_MS):
+        window.panel.sliders["skin"]["strength"].slider.setValue(0)
+    assert window.view.full_after is not None and window.result.preset.step("skin").strength == 0.0
+    OUTPUT.mkdir(exist_ok=True)
+    window.view.set_mode("split")
+    window.view.center = QPointF(700, 280)                    # the face, proxy pixels
+    qtbot.wait(50)
+    assert window.grab().save(str(OUTPUT / "gui_window_100_percent.png"))
+    window.view.fit()
