@@ -22,6 +22,13 @@ def power(values: np.ndarray, exponent: float) -> np.ndarray:
     return cv2.pow(np.ascontiguousarray(values, np.float32), exponent).reshape(shape)
 
 
+def channel_reduce(rgb: np.ndarray, reduction: int) -> np.ndarray:
+    """Each pixel's largest or smallest channel (reduction cv2.REDUCE_MAX or REDUCE_MIN) of HxWx3 `rgb`:
+    OpenCV's row reduction is 4-10x faster than numpy's over a 3-long last axis."""
+    flat = np.ascontiguousarray(rgb, np.float32).reshape(-1, 3)
+    return cv2.reduce(flat, 1, reduction).reshape(rgb.shape[:2])
+
+
 def to_linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB-encoded 0..1 -> linear light (IEC 61966-2-1). Written with few temporaries: on a
     24-megapixel face, memory traffic is what costs."""
@@ -99,8 +106,8 @@ def changed_grid(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0
     x0, y0, x1, y1 = within or (0, 0, width, height)
     rows, cols = slice(-(-y0 // step), -(-y1 // step)), slice(-(-x0 // step), -(-x1 // step))
     inside = (slice(rows.start * step, y1, step), slice(cols.start * step, x1, step))
-    rgb_a, rgb_b = rgb_a[inside], rgb_b[inside]
-    moved = np.abs(rgb_a - rgb_b).max(axis=-1) > 1 / 1024
+    rgb_a, rgb_b = (np.ascontiguousarray(image[inside], np.float32) for image in (rgb_a, rgb_b))
+    moved = channel_reduce(cv2.absdiff(rgb_a, rgb_b), cv2.REDUCE_MAX) > 1 / 1024
     if moved.any():
         changed = np.zeros(moved.shape, bool)
         changed[moved] = delta_e_rgb(rgb_a[moved], rgb_b[moved]) > threshold

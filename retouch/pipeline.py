@@ -4,8 +4,9 @@ This is the only module that both edits and measures, and the only place strengt
 returns its full effect and the mask it touched; here it is blended in as
     current + strength * mask * (edited - current)
 then measured against the ORIGINAL. Work happens in place on one Canvas and only inside each step's box
-(the original is copied once), so a face edit on a 24-megapixel frame costs the face, not the frame. If any budget limit breaks, the step's strength is lowered by
-bisection to the highest value that keeps every limit, or the step is dropped, and the report says so.
+(the original is copied once), so a face edit on a 24-megapixel frame costs the face, not the frame.
+If any budget limit breaks, the step's strength is lowered by bisection to the highest value that keeps
+every limit, or the step is dropped, and the report says so.
 """
 from __future__ import annotations
 
