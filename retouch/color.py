@@ -90,37 +90,43 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return to_linear(rgb) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
-def changed_grid(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0, within: Box | None = None,
-                 max_samples: int = 1_000_000) -> tuple[np.ndarray, int]:
-    """Which pixels changed by more than `threshold` (CIEDE2000), on a regular grid, and the grid's step.
+def grid_step(shape: tuple[int, ...], max_samples: int = 1_000_000) -> int:
+    """The step of the regular grid, of about `max_samples` points, that changed shares are judged on.
 
-    A share of changed pixels is a statistic: frames above `max_samples` pixels are judged on a grid of
-    about that many (a 24 MP frame every 5th pixel each way; the error is far below the 0.5% budgets), so
-    `grid` is the frame[::step, ::step] boolean map. `within` is a box outside which the two images are
-    known to be equal: only the grid points inside it are compared. Pixels identical to within 1/1024 in
-    every channel are skipped before the Lab conversion: that is far below dE 1.
-    """
-    height, width = rgb_a.shape[:2]
-    step = max(1, int(np.ceil(np.sqrt(height * width / max_samples))))
-    grid = np.zeros((-(-height // step), -(-width // step)), bool)
+    A share of changed pixels is a statistic: a 24 MP frame is judged every 5th pixel each way (the
+    error is far below the 0.5% budgets)."""
+    return max(1, int(np.ceil(np.sqrt(shape[0] * shape[1] / max_samples))))
+
+
+def changed_grid(before: np.ndarray, after: np.ndarray, step: int, *, threshold: float = 2.0,
+                 within: Box | None = None) -> np.ndarray:
+    """Which points of the frame[::step, ::step] grid changed by more than `threshold` (CIEDE2000) from
+    `before` (that grid of one frame, already sampled) to `after` (the other, whole frame).
+
+    `within` is a box outside which the two frames are known to be equal: only the grid points inside
+    it are compared. Pixels identical to within 1/1024 in every channel are skipped before the Lab
+    conversion: that is far below dE 1."""
+    height, width = after.shape[:2]
+    grid = np.zeros(before.shape[:2], bool)
     x0, y0, x1, y1 = within or (0, 0, width, height)
     rows, cols = slice(-(-y0 // step), -(-y1 // step)), slice(-(-x0 // step), -(-x1 // step))
-    inside = (slice(rows.start * step, y1, step), slice(cols.start * step, x1, step))
-    rgb_a, rgb_b = (np.ascontiguousarray(image[inside], np.float32) for image in (rgb_a, rgb_b))
-    moved = channel_reduce(cv2.absdiff(rgb_a, rgb_b), cv2.REDUCE_MAX) > 1 / 1024
+    was = np.ascontiguousarray(before[rows, cols], np.float32)
+    now = np.ascontiguousarray(after[rows.start * step:y1:step, cols.start * step:x1:step], np.float32)
+    moved = channel_reduce(cv2.absdiff(was, now), cv2.REDUCE_MAX) > 1 / 1024
     if moved.any():
         changed = np.zeros(moved.shape, bool)
-        changed[moved] = delta_e_rgb(rgb_a[moved], rgb_b[moved]) > threshold
+        changed[moved] = delta_e_rgb(was[moved], now[moved]) > threshold
         grid[rows, cols] = changed
-    return grid, step
+    return grid
 
 
 def changed_share(rgb_a: np.ndarray, rgb_b: np.ndarray, *, threshold: float = 2.0,
                   where: np.ndarray | None = None, within: Box | None = None,
                   max_samples: int = 1_000_000) -> float:
     """Share of pixels (inside `where`, if given) whose CIEDE2000 difference exceeds `threshold`,
-    judged on changed_grid's grid (see there for `within` and `max_samples`)."""
-    grid, step = changed_grid(rgb_a, rgb_b, threshold=threshold, within=within, max_samples=max_samples)
+    judged on a grid of about `max_samples` points (grid_step; `within` as for changed_grid)."""
+    step = grid_step(rgb_a.shape, max_samples)
+    grid = changed_grid(rgb_a[::step, ::step], rgb_b, step, threshold=threshold, within=within)
     return share_of(grid, None if where is None else where[::step, ::step])
 
 

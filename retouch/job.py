@@ -44,7 +44,7 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
         raise FileExistsError(f"{target}: already exists (pass --overwrite to replace it)")
     input_sha = sha256_file(source) if source.is_file() else ""
     photo = read(source) if max_pixels is None else read(source, max_pixels=max_pixels)
-    result = retouch(photo, preset, progress=progress)
+    result = retouch(photo, preset, progress=progress, in_place=True)    # its original pixels are not read again
     if require_face and not len(result.faces):
         raise NoFaceError(f"{source}: no face found")
     entry = record.build(result.as_dict(), input_path=source, input_sha256=input_sha,

@@ -18,7 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .color import changed_grid, delta_e, share_of, to_lab
+from .color import changed_grid, delta_e, grid_step, share_of, to_lab
 from .photo import Box, Face, Faces
 
 
@@ -56,9 +56,12 @@ class FaceReference:
 
 @dataclass
 class Reference:
-    """The original photo and its per-face reference data."""
+    """What the measures keep of the original photo: the frame sampled on the changed-pixel grid (every
+    `step`-th pixel each way) and the per-face reference data. Nothing else of it is read again, so the
+    pipeline may retouch in the original's own buffer."""
 
-    original: np.ndarray
+    grid: np.ndarray
+    step: int
     faces: list[FaceReference] = field(default_factory=list)
 
 
@@ -123,7 +126,8 @@ def _mesh_again(work: np.ndarray, face: Face, box: Box, scale: float) -> np.ndar
 
 def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> Reference:
     """Precompute the original-side data of every measure (once per photo)."""
-    result = Reference(original)
+    step = grid_step(original.shape)
+    result = Reference(original[::step, ::step].copy(), step)
     for face in faces:
         box = face.box
         region = face.regions.get("skin")
@@ -205,23 +209,22 @@ class FrameView:
         self.ref, self.frame, self.touched, self.changed_box = ref, frame, touched, changed_box
 
     @functools.cached_property
-    def changed(self) -> tuple[np.ndarray, int]:
-        """(changed-pixel grid, its step): see color.changed_grid."""
-        return changed_grid(self.ref.original, self.frame, within=self.changed_box)
+    def changed(self) -> np.ndarray:
+        """Which points of the reference's grid changed by more than dE 2: see color.changed_grid."""
+        return changed_grid(self.ref.grid, self.frame, self.ref.step, within=self.changed_box)
 
 
 def spill(current: FrameView) -> float | None:
     """Share of pixels OUTSIDE the edits' own touched mask that changed by more than dE 2."""
     if current.touched is None:
         return None
-    grid, step = current.changed
-    return share_of(grid, current.touched[::step, ::step] <= 1e-3)
+    step = current.ref.step
+    return share_of(current.changed, current.touched[::step, ::step] <= 1e-3)
 
 
 def changed_area(current: FrameView) -> float:
     """Share of the whole frame changed by more than dE 2."""
-    grid, _ = current.changed
-    return share_of(grid, None)
+    return share_of(current.changed, None)
 
 
 FRAME_MEASURES: dict[str, Callable[[FrameView], object]] = {

@@ -173,19 +173,23 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
 
 
 def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: bool = True,
-            progress: Callable[[str, int, int], None] | None = None) -> Result:
+            progress: Callable[[str, int, int], None] | None = None, in_place: bool = False) -> Result:
     """Run every step of `preset` on `photo` (never modified) and return the Result.
 
     `faces` may be passed when the caller already analysed the photo (the GUI). The person matte is
     computed only when a step works on the whole person (background): it is the costliest analysis. With
-    `guard=False` nothing is measured or backed off (used only to time the guard's cost).
+    `guard=False` nothing is measured or backed off (used only to time the guard's cost). With
+    `in_place=True` the caller hands over `photo`'s pixels (it is done with the original's: a file is
+    being retouched into another), and they are retouched in their own buffer, sparing a full-frame copy
+    (288 MB at 24 MP): the measures keep what they need of the original in their Reference.
     """
     if faces is None:
         from .face import analyse
         faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
     warnings = [] if len(faces) else ["no face found: face edits skipped"]
     ref = reference(photo.pixels, faces) if guard else None
-    canvas = Canvas.of(photo.pixels)
+    canvas = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
+              else Canvas.of(photo.pixels))
     reports, metrics = [], None
     for index, step in enumerate(preset.steps):
         if progress:

@@ -134,3 +134,15 @@ def test_a_change_computed_beforehand_gives_the_same_step():
     second = run_step(step, picture, reused, faces("astronaut"), ref, preset, change=change)
     assert first.as_dict() == second.as_dict()
     assert np.array_equal(fresh.pixels, reused.pixels)
+
+
+def test_retouching_in_place_gives_what_a_copy_gives():
+    """job.retouch_file hands its photo's pixels over (in_place): same pixels, steps and measures."""
+    preset = presets.load("natural")
+    copied = retouch(photo("grace_hopper"), preset, faces=faces("grace_hopper"))
+    handed_over = photo("grace_hopper")
+    buffer = handed_over.pixels
+    in_place = retouch(handed_over, preset, faces=faces("grace_hopper"), in_place=True)
+    assert in_place.pixels is buffer
+    assert np.array_equal(in_place.pixels, copied.pixels)
+    assert in_place.as_dict() == copied.as_dict()
