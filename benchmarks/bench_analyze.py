@@ -6,11 +6,11 @@ to reading it. Target: analysis < decode. Prints JSON; progress goes to stderr.
     python benchmarks/bench_analyze.py --profile        # also cProfile one analyse() (top 25 to stderr)
 
 Stages are timed by calling what retouch.face.analyse composes, one at a time, on the decoded photo:
-proxy (area downscale), landmarks (face detection on the proxy + FaceMesh on full-resolution crops;
-detection alone is also reported), regions (every face's masks), identity (every face's embedding)
-and person (the matte); analyse(person=False), all but the matte, is timed too. Times are medians of
-wall and CPU seconds (CPU: all threads of the process; the steadier number when other work shares the
-machine). The mediapipe graphs and the identity model
+proxy (area downscale, to uint8), landmarks (face detection on the proxy + FaceMesh on full-resolution
+crops; detection alone and its small-face pass alone are also reported), regions (every face's masks),
+identity (every face's embedding) and person (the matte); analyse(person=False), all but the matte, is
+timed too. Times are medians of wall and CPU seconds (CPU: all threads of the process; the steadier
+number when other work shares the machine). The mediapipe graphs and the identity model
 are built by a first, untimed analyse (its time is reported as cold_analyse_s). Memory: tracemalloc's
 peak per stage (numpy and OpenCV output arrays, above what was allocated before the stage) from one
 extra traced run, and the process's peak RSS after the imports, after warm-up (one decode + analyse),
@@ -29,10 +29,11 @@ from pathlib import Path
 
 import _portrait as bench
 from retouch import io
-from retouch.face import _proxy, analyse, identity
-from retouch.face.landmarks import detect_boxes, find_faces, to_uint8
+from retouch.face import analyse, identity
+from retouch.face.landmarks import detect_boxes, find_faces, small_face_detections, small_face_tile, to_uint8
 from retouch.face.person import person_matte
 from retouch.face.regions import face_regions
+from retouch.photo import Photo
 
 PROXY_LONG_SIDE = 1500   # analyse()'s default
 
@@ -42,10 +43,14 @@ def stages(pixels) -> dict:
     state: dict = {}
 
     def proxy():
-        state["proxy"] = _proxy(pixels, PROXY_LONG_SIDE)
+        state["proxy"] = to_uint8(io.proxy_pixels(Photo(pixels), PROXY_LONG_SIDE)[0])
 
     def detection():
-        return detect_boxes(to_uint8(state["proxy"]))
+        return detect_boxes(state["proxy"], fine_tile=small_face_tile(pixels.shape, state["proxy"].shape))
+
+    def small_faces():
+        tile = small_face_tile(pixels.shape, state["proxy"].shape)
+        return small_face_detections(state["proxy"], tile) if tile else []
 
     def landmarks():
         state["faces"] = find_faces(pixels, state["proxy"])
@@ -61,8 +66,8 @@ def stages(pixels) -> dict:
     def person():
         return person_matte(pixels, state["proxy"], state["faces"])
 
-    return {"proxy": proxy, "landmarks_detection_only": detection, "landmarks": landmarks,
-            "regions": regions, "identity": embeddings, "person": person}
+    return {"proxy": proxy, "landmarks_detection_only": detection, "landmarks_small_face_pass_only": small_faces,
+            "landmarks": landmarks, "regions": regions, "identity": embeddings, "person": person}
 
 
 def profile(photo, top: int = 25) -> None:
@@ -110,7 +115,7 @@ def main() -> None:
         if args.profile:
             profile(photo)
 
-    staged = {key: round(sum(v[key] for k, v in seconds.items() if k != "landmarks_detection_only"), 5)
+    staged = {key: round(sum(v[key] for k, v in seconds.items() if not k.endswith("_only")), 5)
               for key in ("wall", "cpu")}
     print(json.dumps({
         "benchmark": "analyze",

@@ -20,8 +20,11 @@ What `write` keeps, per output format (EXIF always gets Orientation = 1: the pix
 Every write goes to a temporary file beside the target, is fsynced and then renamed over it, so an
 interrupted write never leaves a half file under the final name. `write` replaces an existing file (the
 original above all) only when told to with allow_overwrite=True. Bad input raises PhotoError with one
-line naming the file and what is wrong with it. Pillow's own bomb guard (an error above
-2 x PIL.Image.MAX_IMAGE_PIXELS, about 179 MP by default) still applies to the formats Pillow decodes.
+line naming the file and what is wrong with it. `read`'s own pixel limit (max_pixels, 250 MP by default,
+`--max-megapixels` in the CLI) is the one that rules: Pillow's bomb guard (an error above
+2 x PIL.Image.MAX_IMAGE_PIXELS, about 179 MP by default) is lifted while a header is read (and while an
+image above Pillow's limit but within max_pixels decodes), and the header's size is checked against
+max_pixels before anything decodes.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ import io
 import os
 import secrets
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,12 +145,32 @@ def _pillow_errors(path: Path, what: str) -> Iterator[None]:
         raise PhotoError(f"{path}: truncated or corrupt image data ({error})") from None
 
 
-def _open_pillow(path: Path, formats: tuple[str, ...]) -> Image.Image:
-    """Image.open (header only). Pillow's bomb warning is silenced: read's own max_pixels check rules.
+_PILLOW_GUARD = threading.Lock()   # Pillow's bomb guard is a process-wide setting: one reader changes it
 
-    (catch_warnings is not thread-safe: at worst another thread's warning is hidden or shown.)"""
-    with warnings.catch_warnings():
+
+@contextlib.contextmanager
+def _pillow_guard_lifted() -> Iterator[None]:
+    """Pillow's bomb guard (and its warning) off for the block: read's own max_pixels check rules.
+
+    Pillow reads its limit from a module global, so it is lifted and restored under a lock (an open by
+    other code in that instant meets no guard; catch_warnings is process-wide too)."""
+    with _PILLOW_GUARD, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _within_pillow_guard(size: tuple[int, int]) -> bool:
+    """Whether Pillow's guard lets an image of `size` decode without a word (TIFF checks again on load)."""
+    return Image.MAX_IMAGE_PIXELS is None or size[0] * size[1] <= Image.MAX_IMAGE_PIXELS
+
+
+def _open_pillow(path: Path, formats: tuple[str, ...]) -> Image.Image:
+    """Image.open (header only) with Pillow's bomb guard lifted: the caller checks the size it reads."""
+    with _pillow_guard_lifted():
         return Image.open(path, formats=formats)
 
 
@@ -268,7 +292,8 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
         if proxy and fmt == "JPEG":
             scale = PROXY_LONG_SIDE / max(image.size)
             image.draft(image.mode, (int(image.width * scale) + 1, int(image.height * scale) + 1))
-        image.load()                               # decodes here: truncation raises here
+        with contextlib.nullcontext() if _within_pillow_guard(image.size) else _pillow_guard_lifted():
+            image.load()                           # decodes here: truncation raises here
         if sixteen_bit:                            # Pillow reads 16-bit RGB as 8: decode again
             rgb, alpha = _decode_16_bit(path)
         else:

@@ -319,17 +319,37 @@ def _png_header_only(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-@pytest.mark.parametrize("pillow_guard, complaint", [
-    (True, r"possible decompression bomb \(Image size \(900000000 pixels\) exceeds limit"),  # Pillow's error
-    (False, r"900000000 pixels, above the limit of 250000000 \(max_pixels\)"),  # our own check
-], ids=["pillow guard on", "pillow guard off"])
-def test_decompression_bomb_is_refused_from_the_header(tmp_path, monkeypatch, pillow_guard, complaint):
-    if not pillow_guard:
-        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+def test_decompression_bomb_is_refused_from_the_header(tmp_path):
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_header_only(30_000, 30_000))     # 900 MP promised: decoding it would be "truncated"
-    with pytest.raises(PhotoError, match=complaint):
+    with pytest.raises(PhotoError, match=r"900000000 pixels, above the limit of 250000000 \(max_pixels\)"):
         read(path)
+
+
+def _tiff_header_only(width: int, height: int) -> bytes:
+    """A grey TIFF whose header promises width x height pixels in one strip that the file does not hold."""
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8),
+            (277, 3, 1), (278, 4, height), (279, 4, width * height)]   # size, 8 bit, raw, grey, one strip
+    entries = b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
+    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(tags)) + entries + bytes(4) + bytes(64)
+
+
+@pytest.mark.parametrize("suffix, header", [(".png", _png_header_only), (".tif", _tiff_header_only)])
+@pytest.mark.parametrize("max_pixels, complaint", [
+    (150_000_000, r"210000000 pixels, above the limit of 150000000 \(max_pixels\); refused as a possible "
+                  r"decompression bomb"),
+    (300_000_000, r"truncated or corrupt image data"),    # the header promises more than the file holds
+], ids=["our limit refuses", "our limit lets it through"])
+def test_our_pixel_limit_rules_not_pillows(tmp_path, suffix, header, max_pixels, complaint):
+    """A 210 MP header is above Pillow's own guard (2 x MAX_IMAGE_PIXELS, ~179 MP; TIFF checks it again
+    when it decodes): read's limit decides."""
+    assert 2 * Image.MAX_IMAGE_PIXELS < 15_000 * 14_000
+    path = tmp_path / f"big{suffix}"
+    path.write_bytes(header(15_000, 14_000))
+    with pytest.raises(PhotoError, match=complaint) as raised:
+        read(path, max_pixels=max_pixels)
+    assert str(raised.value).startswith(f"{path}: ") and "exceeds limit" not in str(raised.value)
+    assert Image.MAX_IMAGE_PIXELS == 1024 * 1024 * 1024 // 4 // 3       # Pillow's guard is back as it was
 
 
 # --------------------------------------------------------------------------------------- atomic writes

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 
 from ..io import proxy_pixels  # noqa: E402
 from ..photo import Face, Faces, Photo  # noqa: E402
-from .landmarks import find_faces  # noqa: E402
+from .landmarks import find_faces, to_uint8  # noqa: E402
 from .overlay import draw_overlay  # noqa: E402
 from .person import person_matte  # noqa: E402
 from .regions import REGION_NAMES, face_regions  # noqa: E402
@@ -31,7 +31,7 @@ def detect_landmarks(pixels: np.ndarray, *, proxy_long_side: int = 1500) -> list
 def analyse(photo: Photo, *, proxy_long_side: int = 1500, identity: bool = True, person: bool = True) -> Faces:
     """Every face in `photo` (landmarks, region masks, embedding if `identity`) and the person matte if `person`."""
     pixels = photo.pixels
-    proxy, _ = proxy_pixels(photo, proxy_long_side)
+    proxy = to_uint8(proxy_pixels(photo, proxy_long_side)[0])     # once: both models take uint8
     faces = find_faces(pixels, proxy)
     for face in faces:
         face.regions = face_regions(pixels, face)

@@ -26,10 +26,14 @@ How each region is made:
 
 Every size is a fraction of the inter-ocular distance, so masks look the same at any resolution. Masks
 are built at a working scale (inter-ocular distance at most WORK_INTEROCULAR px) and resized to the box:
-they are soft, so nothing is lost, and a 24-megapixel face costs the same as a 2-megapixel one.
+they are soft, so nothing is lost, and a 24-megapixel face costs the same as a 2-megapixel one. Growing,
+feathering and resizing work only around each mask's non-zero pixels (eyes, lips and brows are small
+parts of the box), and the box is shrunk by whole blocks first: on the 24 MP benchmark portrait the
+regions went from ~0.05 s to ~0.03 s.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import cv2
@@ -37,6 +41,7 @@ import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as mesh
 
 from ..photo import Face, Region
+from .landmarks import shrink, upsample
 
 REGION_NAMES = ("skin", "eyes", "irises", "scleras", "brows", "lips", "inner_mouth", "under_eye")
 
@@ -125,13 +130,36 @@ def _disc(shape: tuple[int, int], centre: np.ndarray, radius: float) -> np.ndarr
     return mask.astype(np.float32) / 255.0
 
 
+def _support(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The bounding box of `mask`'s non-zero pixels grown by `margin`, within the mask; None if all zero."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return None
+    return (slice(max(rows[0] - margin, 0), rows[-1] + margin + 1),
+            slice(max(cols[0] - margin, 0), cols[-1] + margin + 1))
+
+
+def _on_support(mask: np.ndarray, margin: int, operation) -> np.ndarray:
+    """`operation` (a local filter reaching `margin` pixels, 0 where its input is 0 within that reach)
+    applied only around `mask`'s non-zero pixels: the same result, at a fraction of the cost for the
+    small features (eyes, lips, brows) of a big face box."""
+    out = np.zeros_like(mask)
+    window = _support(mask, margin)
+    if window is not None:
+        out[window] = operation(mask[window])
+    return out
+
+
 def _grow(mask: np.ndarray, radius: float) -> np.ndarray:
     size = 2 * max(1, int(round(radius))) + 1
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return _on_support(mask, size // 2 + 1, lambda part: cv2.dilate(part, element))
 
 
 def _feather(mask: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(mask, (0, 0), max(sigma, 0.5))
+    sigma = max(sigma, 0.5)
+    reach = int(round(sigma * 4)) + 2                  # OpenCV's float kernel reaches 4 sigma
+    return _on_support(mask, reach, lambda part: cv2.GaussianBlur(part, (0, 0), sigma))
 
 
 def _down(points: np.ndarray) -> np.ndarray:
@@ -185,7 +213,8 @@ def colour_likeness(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
         return np.ones(lab.shape[:2], np.float32)
     centre = np.median(pixels, axis=0)
     spread = np.maximum(1.4826 * np.median(np.abs(pixels - centre), axis=0), SPREAD_FLOOR)
-    distance = np.sqrt((((lab - centre) / spread) ** 2).sum(-1))
+    scaled = (lab - centre) * (1.0 / spread)
+    distance = np.sqrt(np.einsum("hwc,hwc->hw", scaled, scaled))
     near, far = SKIN_DISTANCE
     return np.clip((far - distance) / (far - near), 0.0, 1.0).astype(np.float32)
 
@@ -210,16 +239,20 @@ def _mouth_opening(lab: np.ndarray, points: np.ndarray, lips_outer: np.ndarray, 
 
     On a smile the mesh's upper inner lip line often runs across the upper teeth. When the mouth is open
     (the inner contour holds at least OPEN_MOUTH of the outer one), pixels inside the outer contour whose
-    colour is unlike the lower lip's and that touch the opening join it."""
+    colour is unlike the lower lip's and that touch the opening join it (all within the lips' box)."""
     if inner.sum() < OPEN_MOUTH * lips_outer.sum():
         return inner
-    ys, xs = np.indices(inner.shape, dtype=np.float32)
+    window = _support(lips_outer, 1)
+    ys, xs = np.mgrid[window].astype(np.float32)
     below_mouth = xs * down[0] + ys * down[1] > points[LOWER_LIP_INNER] @ down
-    unlike_lip = colour_likeness(lab, lips_outer * (1.0 - inner) * below_mouth) < 0.5
-    candidates = ((lips_outer > 0.5) & unlike_lip) | (inner > 0.5)
+    outer, opening = lips_outer[window], inner[window]
+    unlike_lip = colour_likeness(lab[window], outer * (1.0 - opening) * below_mouth) < 0.5
+    candidates = ((outer > 0.5) & unlike_lip) | (opening > 0.5)
     _, labels = cv2.connectedComponents(candidates.astype(np.uint8))
-    touching = np.setdiff1d(np.unique(labels[inner > 0.5]), [0])
-    return np.maximum(inner, np.isin(labels, touching).astype(np.float32))
+    touching = np.setdiff1d(np.unique(labels[opening > 0.5]), [0])
+    widened = inner.copy()
+    widened[window] = np.maximum(opening, np.isin(labels, touching).astype(np.float32))
+    return widened
 
 
 def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dict[str, np.ndarray]:
@@ -257,18 +290,30 @@ def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dic
     return {name: soft[name] for name in REGION_NAMES}
 
 
+def _to_box(mask: np.ndarray, factor: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
+    """A working-scale `mask` resampled (bilinear) to the face box of `size` (w, h), whose pixels are
+    `factor` (x, y) box pixels per working pixel; computed only around its non-zero pixels."""
+    box = np.zeros(size[::-1], np.float32)
+    window = _support(mask, 1)
+    if window is None:
+        return box
+    (x0, x1), (y0, y1) = ((max(0, math.floor(part.start * f)), min(length, math.ceil(part.stop * f)))
+                          for part, f, length in zip(window[::-1], factor, size))
+    box[y0:y1, x0:x1] = upsample(mask, factor, (x0, y0), (x1 - x0, y1 - y0))
+    return box
+
+
 def face_regions(pixels: np.ndarray, face: Face) -> dict[str, Region]:
     """Every region of `face` as full-resolution soft masks over the face's box of `pixels`."""
     x0, y0, x1, y1 = face.box
     width, height = x1 - x0, y1 - y0
     scale = min(1.0, WORK_INTEROCULAR / max(face.interocular, 1.0))
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
-    crop = pixels[y0:y1, x0:x1]
-    if work != (width, height):
-        crop = cv2.resize(crop, work, interpolation=cv2.INTER_AREA)
-    factor = np.array([work[0] / width, work[1] / height], np.float32)
+    crop, extent = shrink(pixels[y0:y1, x0:x1], work)
+    factor = np.array(work, np.float32) / np.array(extent, np.float32)      # working pixels per box pixel
     points = (face.landmarks - np.array([x0, y0], np.float32)) * factor - 0.5
     masks = region_masks(crop, points, face.interocular * float(factor.mean()))
     if work != (width, height):
-        masks = {name: cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for name, m in masks.items()}
+        to_box = (extent[0] / work[0], extent[1] / work[1])
+        masks = {name: _to_box(mask, to_box, (width, height)) for name, mask in masks.items()}
     return {name: Region(face.box, mask) for name, mask in masks.items()}

@@ -1,0 +1,69 @@
+"""The small-face pass: a face about 120 px wide in a 6000x4000 frame (30 px on the default 1500 px proxy)
+is found with all its landmarks where it was pasted, only thanks to that pass; a big frame without a face
+still has none."""
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from retouch.face import detect_landmarks
+from retouch.face import landmarks as landmark_module
+
+from portraits import faces, photo
+
+FRAME = (6000, 4000)
+FACE_WIDTH = 120                 # the pasted face's landmark extent, full-resolution pixels
+PASTED_AT = (4100, 2700)
+
+
+@pytest.fixture(scope="module")
+def backdrop() -> np.ndarray:
+    """skimage's coffee (no face in it) upscaled to a 24 MP frame, float32 RGB."""
+    return np.clip(cv2.resize(data.coffee().astype(np.float32) / 255, FRAME, interpolation=cv2.INTER_CUBIC), 0, 1)
+
+
+@pytest.fixture(scope="module")
+def small_face(backdrop) -> tuple[np.ndarray, np.ndarray]:
+    """The backdrop with the astronaut pasted at a scale that makes her face FACE_WIDTH wide, and where
+    her landmarks should land."""
+    reference = faces("astronaut").items[0].landmarks
+    scale = FACE_WIDTH / np.ptp(reference[:, 0])
+    portrait = cv2.resize(photo("astronaut").pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    pixels = backdrop.copy()
+    x, y = PASTED_AT
+    pixels[y:y + portrait.shape[0], x:x + portrait.shape[1]] = np.clip(portrait, 0, 1)
+    return pixels, reference * scale + np.array(PASTED_AT, np.float32)
+
+
+@pytest.mark.parametrize("frame, tile", [
+    ((4000, 6000), 384),          # 24 MP: 4x the proxy, a 128 px face is 32 proxy px, 16 of the model's 192
+    ((3000, 4000), 576),          # 12 MP: bigger tiles see the same faces
+    ((2400, 3600), None),         # 2.4x: the 640 px tiles already see 128 px faces
+    ((8000, 12000), 384),         # 96 MP: never below twice the model's input
+])
+def test_small_face_tiles_are_sized_for_the_frame(frame, tile):
+    proxy = tuple(round(side * 1500 / max(frame)) for side in frame)
+    assert landmark_module.small_face_tile(frame, proxy) == tile
+
+
+@pytest.mark.timeout(120)
+def test_a_small_face_in_a_big_frame_is_found_with_its_landmarks(small_face):
+    pixels, expected = small_face
+    found = detect_landmarks(pixels)
+    assert len(found) == 1
+    face = found[0]
+    assert face.landmarks.shape == (478, 2)
+    error = np.linalg.norm(face.landmarks - expected, axis=1).mean() / face.interocular
+    assert error < 0.05, error
+    assert np.ptp(face.landmarks[:, 0]) == pytest.approx(FACE_WIDTH, rel=0.1)
+
+
+@pytest.mark.timeout(120)
+def test_without_the_small_face_pass_that_face_is_missed(small_face, monkeypatch):
+    monkeypatch.setattr(landmark_module, "small_face_tile", lambda frame, proxy: None)
+    assert detect_landmarks(small_face[0]) == []
+
+
+@pytest.mark.timeout(120)
+def test_a_big_frame_without_a_face_has_none(backdrop):
+    assert detect_landmarks(backdrop) == []
