@@ -75,12 +75,13 @@ def blend_into(pixels: np.ndarray, change: edits.Change, strength: float,
     """Write `base` (default: the pixels there now) with `change` mixed in at `strength` into `pixels`'
     box, in place: a face edit on a 24-megapixel frame then costs its box, not the frame."""
     x0, y0, x1, y1 = change.box
-    base = pixels[y0:y1, x0:x1] if base is None else base
-    # One fused pass (OpenCV's blendLinear: (w1*a + w2*b) / (w1 + w2 + 1e-5)); weights summing to
-    # _WEIGHT_SCALE make its 1e-5 vanish in float32, so pixels outside the mask keep `base` exactly.
+    target = pixels[y0:y1, x0:x1]
+    # One fused pass written straight into the frame (OpenCV's blendLinear: (w1*a + w2*b) / (w1 + w2 +
+    # 1e-5)); weights summing to _WEIGHT_SCALE make its 1e-5 vanish in float32, so pixels outside the
+    # mask keep `base` exactly.
     edited = np.float32(strength * _WEIGHT_SCALE) * change.mask
-    pixels[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(base), change.pixels,
-                                           np.float32(_WEIGHT_SCALE) - edited, edited)
+    cv2.blendLinear(target if base is None else base, change.pixels, np.float32(_WEIGHT_SCALE) - edited, edited,
+                    dst=target)
 
 
 @dataclass
@@ -129,7 +130,7 @@ def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits
     if reason:
         return reason
     change = edit.apply(photo.with_pixels(canvas.pixels), faces, step.params)
-    return "nothing to change" if change.empty else change
+    return "nothing to change" if change.empty else change.tight()
 
 
 def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Reference | None,

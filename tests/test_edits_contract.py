@@ -81,3 +81,17 @@ def test_params_are_frozen_and_documented(name):
         setattr(edit.params(), next(iter(edit.declarations), "x"), 0)
     assert edit.doc and edit.strength.doc
     assert all(d.doc for d in edit.declarations.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_tight_change_blends_exactly_like_the_whole_one(name, astronaut):
+    """The pipeline blends each change over its mask's own bounding box (Change.tight)."""
+    picture, found = astronaut
+    edit = REGISTRY[name]
+    change = edit.apply(picture, found, edit.params())
+    assert not change.empty
+    tight = change.tight()
+    x0, y0, x1, y1 = tight.box
+    assert change.box[0] <= x0 < x1 <= change.box[2] and change.box[1] <= y0 < y1 <= change.box[3]
+    assert tight.mask[0].any() and tight.mask[-1].any() and tight.mask[:, 0].any() and tight.mask[:, -1].any()
+    assert np.array_equal(blend(picture.pixels, tight, 0.6), blend(picture.pixels, change, 0.6))

@@ -37,6 +37,19 @@ class Change:
     def empty(self) -> bool:
         return self.mask.size == 0 or not np.any(self.mask > 0)
 
+    def tight(self) -> "Change":
+        """The same change over the smallest box holding every pixel its mask touches (edits work on
+        generous crops; blending and measuring then skip the untouched margin)."""
+        rows, columns = np.flatnonzero(self.mask.any(axis=1)), np.flatnonzero(self.mask.any(axis=0))
+        if rows.size == 0:
+            return self
+        top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+        if (top, left, bottom, right) == (0, 0, *self.mask.shape):
+            return self
+        x0, y0 = self.box[:2]
+        return Change((x0 + int(left), y0 + int(top), x0 + int(right), y0 + int(bottom)),
+                      self.pixels[top:bottom, left:right], self.mask[top:bottom, left:right])
+
 
 @dataclass(frozen=True)
 class Edit:
