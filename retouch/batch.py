@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
+import ctypes.util
 import io as _io
 import json
 import logging
@@ -241,9 +243,29 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
+# glibc's mallopt parameters (malloc.h) and what a worker sets them to.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 1 << 30
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's allocator serve big arrays from its heap and keep up to KEEP_FREED_BYTES of what is
+    freed, instead of mapping fresh memory from the system for each: a 24-megapixel photo allocates and
+    frees 100-300 MB temporaries dozens of times, and fresh memory is zeroed page by page by the kernel
+    (measured: 15-25% of a photo's time, reading and writing included). A worker's memory then stays
+    near its peak between photos rather than dropping. False (and nothing changed) off glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
 def load_models(threads: int) -> None:
-    """Once per worker: cap library threads, load mediapipe's graphs and the identity model, and keep
-    library warnings off the console (what matters per photo is in its record and the report)."""
+    """Once per worker: tune the allocator, cap library threads, load mediapipe's graphs and the identity
+    model, and keep library warnings off the console (what matters per photo is in its record and the
+    report)."""
     import cv2
     import numpy as np
     import torch
@@ -252,6 +274,7 @@ def load_models(threads: int) -> None:
     from .face import analyse, identity
     from .photo import Photo
     warnings.simplefilter("ignore", UserWarning)
+    keep_freed_memory()
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
     edits.load_all()
