@@ -53,7 +53,6 @@ THRESHOLDS = (9.0, 3.0)    # how far (noise units) a spot must stand out, at sen
 TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
 WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
-FILL_RADIUS_PX = 6.0       # px: a wider hole's tone is filled on a copy shrunk to about this radius
 
 
 def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
@@ -314,25 +313,6 @@ def _window(spot: Footprint, pad: int, shape: tuple[int, int]) -> tuple[slice, s
             slice(max(0, spot.x - pad), min(shape[1], spot.x + spot.mask.shape[1] + pad)))
 
 
-def tone_fill(lab: np.ndarray, holes: np.ndarray, reach: float) -> np.ndarray:
-    """`lab` (a window, HxWx3) with its `holes` filled by biharmonic interpolation from the pixels around
-    them: the tone, continuing the surrounding gradients (texture is added after).
-
-    The fill is smooth, so for a hole wider than FILL_RADIUS_PX it is solved on a copy shrunk to about
-    that radius and enlarged back: the sparse solve grows with the hole's area, and a 24-megapixel face's
-    spots are tens of pixels wide. Pixels outside the holes keep `lab`."""
-    factor = reach / FILL_RADIUS_PX
-    if factor <= 1.5:
-        return inpaint_biharmonic(lab.astype(np.float64), holes, channel_axis=-1)
-    height, width = holes.shape
-    small = (max(3, round(width / factor)), max(3, round(height / factor)))
-    shrunk_holes = cv2.resize(holes.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0
-    filled = inpaint_biharmonic(cv2.resize(lab, small, interpolation=cv2.INTER_AREA).astype(np.float64),
-                                shrunk_holes, channel_axis=-1)
-    enlarged = cv2.resize(filled.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.where(holes[..., None], enlarged, lab).astype(np.float64)
-
-
 def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
          texture: float) -> tuple[np.ndarray, np.ndarray]:
     """`rgb` with every spot healed, and the soft mask of the healed pixels.
@@ -362,7 +342,7 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
         local = tuple(slice(part.start - start, part.stop - start) for part, start in zip(window, origin))
         inside = np.zeros(taken[local].shape, bool)
         hole.paint(inside, (window[0].start, window[1].start))
-        fill = tone_fill(lab[local], taken[local], reach)
+        fill = inpaint_biharmonic(lab[local].astype(np.float64), taken[local], channel_axis=-1)
         offset = texture_offset(high[local], clean[local], inside, reach)
         if offset is not None:
             depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
