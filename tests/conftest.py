@@ -1,12 +1,15 @@
-"""Shared photo fixtures: the public-domain test portraits (see retouch.samples) and a sample session."""
+"""Shared fixtures: the public-domain test portraits (see retouch.samples), a sample session, and a count
+of the calls of every registered edit."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from retouch import samples
+from retouch import edits, samples
 from retouch.io import unit_float
 from retouch.photo import Photo
 
@@ -46,3 +49,15 @@ def portrait_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("session")
     samples.write_sample_session(folder)
     return folder
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """How often each edit's function runs from now on (the registry's entries count their calls)."""
+    counted = {}
+    for name, edit in list(edits.REGISTRY.items()):
+        def counting(photo, faces, params, *, _apply=edit.apply, _name=name):
+            counted[_name] = counted.get(_name, 0) + 1
+            return _apply(photo, faces, params)
+        monkeypatch.setitem(edits.REGISTRY, name, dataclasses.replace(edit, apply=counting))
+    return counted

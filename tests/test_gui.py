@@ -28,7 +28,6 @@ from gui.window import ReviewWindow  # noqa: E402
 from gui.worker import Worker  # noqa: E402
 
 from portraits import OUTPUT  # noqa: E402
-from test_gui_jobs import calls  # noqa: E402,F401 (a fixture: each edit's calls)
 
 pytestmark = pytest.mark.timeout(240)
 RENDER_MS = 120_000          # a guarded render on a busy 2-core machine can take a while

@@ -1,12 +1,10 @@
 """The review app's library work without a window (gui.jobs): the render chain's memory, drafts, the
 full-resolution preset. The chain must give exactly the pixels and measures pipeline.retouch gives."""
-import dataclasses
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from retouch import edits, presets
+from retouch import presets
 from retouch.pipeline import StepReport, retouch
 
 from gui import jobs
@@ -26,18 +24,6 @@ def astronaut_file(tmp_path_factory, astronaut_rgb):
 def prepared(astronaut_file):
     (stage, ready), = list(jobs.prepare(astronaut_file))
     return ready
-
-
-@pytest.fixture
-def calls(monkeypatch):
-    """How often each edit's function runs from now on (the registry's entries count their calls)."""
-    counted = {}
-    for name, edit in list(edits.REGISTRY.items()):
-        def counting(photo, faces, params, *, _apply=edit.apply, _name=name):
-            counted[_name] = counted.get(_name, 0) + 1
-            return _apply(photo, faces, params)
-        monkeypatch.setitem(edits.REGISTRY, name, dataclasses.replace(edit, apply=counting))
-    return counted
 
 
 def _natural(**settings) -> presets.Preset:
