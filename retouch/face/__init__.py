@@ -2,7 +2,8 @@
 
 Everything is found on a proxy (long side ~1500 px) and reported in full-resolution coordinates: the
 meshes are taken from full-resolution crops, the region masks cover each face's box at full resolution,
-and the person matte covers the frame.
+and the person matte covers the frame. Where the process may use two threads, the person matte is made
+alongside the regions and embeddings (both need only the landmarks).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from ..io import proxy_pixels  # noqa: E402
 from ..photo import Face, Faces, Photo  # noqa: E402
-from .landmarks import find_faces, to_uint8  # noqa: E402
+from .landmarks import alongside, find_faces, to_uint8  # noqa: E402
 from .overlay import draw_overlay  # noqa: E402
 from .person import person_matte  # noqa: E402
 from .regions import REGION_NAMES, face_regions  # noqa: E402
@@ -33,11 +34,11 @@ def analyse(photo: Photo, *, proxy_long_side: int = 1500, identity: bool = True,
     pixels = photo.pixels
     proxy = to_uint8(proxy_pixels(photo, proxy_long_side)[0])     # once: both models take uint8
     faces = find_faces(pixels, proxy)
+    matte = alongside(person_matte, pixels, proxy, faces) if person else lambda: None
     for face in faces:
         face.regions = face_regions(pixels, face)
     if identity:
         from . import identity as model
         for face in faces:
             face.embedding = model.embed(pixels, face.landmarks)
-    matte = person_matte(pixels, proxy, faces) if person else None
-    return Faces(faces, matte, photo.size)
+    return Faces(faces, matte(), photo.size)

@@ -32,7 +32,9 @@ input, the short-range one and FaceMesh's own detector only down to ~26 px.
 
 Landmarks follow mediapipe's convention: x = normalised x * width, so a pixel's centre is at +0.5.
 The mediapipe graphs (this module's and person.py's) are created once per process and shared behind a
-lock each (they are not reentrant). Mediapipe's C++ start-up chatter ignores GLOG_minloglevel, so file
+lock each (they are not reentrant). The small-face pass has a full-range graph of its own, so it can run
+on a helper thread beside the other passes (`alongside`: mediapipe, OpenCV and torch release the GIL
+while they compute, so two stages share two cores). Mediapipe's C++ start-up chatter ignores GLOG_minloglevel, so file
 descriptor 2 is silenced while a graph is created and first run; protobuf's deprecation warning from
 mediapipe's packet getters is filtered.
 """
@@ -43,6 +45,8 @@ import math
 import os
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
 
 import cv2
 import numpy as np
@@ -68,6 +72,18 @@ LANDMARK_COUNT = 478
 _GRAPHS: dict[str, object] = {}
 _LOCKS: dict[str, threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
+_HELPER = ThreadPoolExecutor(1, thread_name_prefix="retouch-analysis")
+Result = TypeVar("Result")
+
+
+def alongside(work: Callable[..., Result], *args) -> Callable[[], Result]:
+    """Start `work(*args)` on the helper thread and return a function that waits for its result, when this
+    process may use more than one thread (OpenCV's thread count, which the batch caps per worker);
+    otherwise run it now. Analysis uses it to overlap stages that do not depend on each other."""
+    if cv2.getNumThreads() < 2:
+        result = work(*args)
+        return lambda: result
+    return _HELPER.submit(work, *args).result
 
 
 @contextlib.contextmanager
@@ -92,6 +108,8 @@ def _create(name: str):
                                                              min_detection_confidence=MIN_CONFIDENCE),
         "detect_full": lambda: face_detection.FaceDetection(model_selection=1,
                                                             min_detection_confidence=MIN_CONFIDENCE),
+        "detect_small": lambda: face_detection.FaceDetection(model_selection=1,
+                                                             min_detection_confidence=MIN_CONFIDENCE),
         "selfie": lambda: selfie_segmentation.SelfieSegmentation(model_selection=0),
     }
     if name not in factories:
@@ -216,9 +234,10 @@ def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
-def _tiled_detections(proxy: np.ndarray, tile: int, overlap: float) -> list[tuple[np.ndarray, float]]:
-    """Full-range detections on `tile`-wide tiles overlapping by `overlap`; those touching an inner tile
-    edge are cut faces, dropped (every face up to `overlap` wide lies wholly inside some tile)."""
+def _tiled_detections(proxy: np.ndarray, tile: int, overlap: float,
+                      graph: str = "detect_full") -> list[tuple[np.ndarray, float]]:
+    """Full-range detections (by `graph`) on `tile`-wide tiles overlapping by `overlap`; those touching an
+    inner tile edge are cut faces, dropped (every face up to `overlap` wide lies wholly inside some tile)."""
     height, width = proxy.shape[:2]
     xs, ys = _tile_starts(width, tile, overlap), _tile_starts(height, tile, overlap)
     if len(xs) == 1 and len(ys) == 1:
@@ -228,7 +247,7 @@ def _tiled_detections(proxy: np.ndarray, tile: int, overlap: float) -> list[tupl
         for x in xs:
             part = proxy[y:y + tile, x:x + tile]
             th, tw = part.shape[:2]
-            for box, score in _detections(run_graph("detect_full", part), (x, y), (tw, th)):
+            for box, score in _detections(run_graph(graph, part), (x, y), (tw, th)):
                 cut = ((box[0] <= x + 1 and x > 0) or (box[1] <= y + 1 and y > 0)
                        or (box[2] >= x + tw - 1 and x + tw < width) or (box[3] >= y + th - 1 and y + th < height))
                 if not cut:
@@ -253,19 +272,21 @@ def small_face_tile(frame: tuple[int, ...], proxy: tuple[int, ...]) -> int | Non
 
 
 def small_face_detections(proxy: np.ndarray, tile: int) -> list[tuple[np.ndarray, float]]:
-    """The small-face pass: full-range detections on `tile`-wide tiles of a uint8 RGB proxy."""
-    return _tiled_detections(proxy, tile, MIN_FACE_SHARE * TILE)
+    """The small-face pass: full-range detections on `tile`-wide tiles of a uint8 RGB proxy (on a graph of
+    its own, so it may run beside the other passes)."""
+    return _tiled_detections(proxy, tile, MIN_FACE_SHARE * TILE, "detect_small")
 
 
 def detect_boxes(proxy: np.ndarray, *, fine_tile: int | None = None) -> list[tuple[np.ndarray, float]]:
     """Every face detection on a uint8 RGB proxy, duplicates merged, best score first; `fine_tile` adds
-    the small-face pass on tiles that wide (see small_face_tile and the module's docstring)."""
+    the small-face pass on tiles that wide (see small_face_tile and the module's docstring), alongside
+    the others."""
     height, width = proxy.shape[:2]
+    small_faces = alongside(small_face_detections, proxy, fine_tile) if fine_tile else list
     candidates = (_close_up_detections(proxy)
                   + _detections(run_graph("detect_full", proxy), (0, 0), (width, height))
-                  + _tiled_detections(proxy, TILE, min(TILE / 2, MIN_FACE_SHARE * max(width, height))))
-    if fine_tile:
-        candidates += small_face_detections(proxy, fine_tile)
+                  + _tiled_detections(proxy, TILE, min(TILE / 2, MIN_FACE_SHARE * max(width, height)))
+                  + small_faces())
     kept: list[tuple[np.ndarray, float]] = []
     for box, score in sorted(candidates, key=lambda c: -c[1]):
         if all(iou(box, other) <= DUPLICATE_IOU for other, _ in kept):
