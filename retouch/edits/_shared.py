@@ -81,12 +81,19 @@ def robust_spread(values: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 def skin_only(face: Face, box: Box) -> np.ndarray:
     """The face's soft skin mask over `box`, forced to 0 wherever a feature region (FEATURES) reaches
-    0.5 and faded beside it: the features' own soft edges can never be treated as skin."""
+    0.5 and faded beside it: the features' own soft edges can never be treated as skin. Each feature is
+    applied over its own small box only (it is 0 elsewhere)."""
     skin = face.regions["skin"].crop(box)
     for name in FEATURES:
-        if name in face.regions:
-            skin = skin * np.clip(1.0 - 2.0 * face.regions[name].crop(box), 0.0, 1.0)
-    return skin.astype(np.float32)
+        if name not in face.regions:
+            continue
+        region = face.regions[name]
+        x0, y0 = max(box[0], region.box[0]), max(box[1], region.box[1])
+        x1, y1 = min(box[2], region.box[2]), min(box[3], region.box[3])
+        if x1 > x0 and y1 > y0:
+            feature = region.mask[y0 - region.box[1]:y1 - region.box[1], x0 - region.box[0]:x1 - region.box[0]]
+            skin[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]] *= np.clip(1.0 - 2.0 * feature, 0.0, 1.0)
+    return skin
 
 
 FaceWork = Callable[[np.ndarray, np.ndarray, Face, Box], tuple[np.ndarray, np.ndarray] | None]

@@ -53,6 +53,7 @@ THRESHOLDS = (9.0, 3.0)    # how far (noise units) a spot must stand out, at sen
 TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
 WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
+_STENCIL_STEP = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))   # biharmonic holes this close interact
 
 
 def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
@@ -313,6 +314,22 @@ def _window(spot: Footprint, pad: int, shape: tuple[int, int]) -> tuple[slice, s
             slice(max(0, spot.x - pad), min(shape[1], spot.x + spot.mask.shape[1] + pad)))
 
 
+def tone_fill(lab: np.ndarray, holes: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """`lab` (a window, HxWx3, float64) with the `holes` that reach `inside` filled by biharmonic
+    interpolation from the pixels around them: the tone, continuing the surrounding gradients.
+
+    The biharmonic stencil reaches 2 px, so holes farther apart than that are independent systems: only
+    those connected to `inside` are solved (a 24-megapixel face's window holds several spots, and the
+    sparse solve grows faster than its size). The other holes take a known pixel's value, which keeps
+    them out of the interpolation and inside the known range scikit-image clips the fill to, so the
+    result inside equals a solve of every hole."""
+    _, labels = cv2.connectedComponents(cv2.dilate(holes.astype(np.uint8), _STENCIL_STEP), connectivity=4)
+    solved = holes & np.isin(labels, np.unique(labels[inside]))
+    lab = lab.copy()
+    lab[holes & ~solved] = lab.reshape(-1, 3)[np.argmin(holes)]
+    return inpaint_biharmonic(lab, solved, split_into_regions=True, channel_axis=-1)
+
+
 def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
          texture: float) -> tuple[np.ndarray, np.ndarray]:
     """`rgb` with every spot healed, and the soft mask of the healed pixels.
@@ -342,7 +359,7 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
         local = tuple(slice(part.start - start, part.stop - start) for part, start in zip(window, origin))
         inside = np.zeros(taken[local].shape, bool)
         hole.paint(inside, (window[0].start, window[1].start))
-        fill = inpaint_biharmonic(lab[local].astype(np.float64), taken[local], channel_axis=-1)
+        fill = tone_fill(lab[local].astype(np.float64), taken[local], inside)
         offset = texture_offset(high[local], clean[local], inside, reach)
         if offset is not None:
             depth = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
@@ -350,7 +367,7 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
             detail = weight * np.roll(high[local], (-offset[1], -offset[0]), axis=(0, 1))
             fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
         soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
-        healed[window] = np.where(inside[..., None], from_lab(fill), healed[window])
+        healed[window][inside] = from_lab(fill[inside])
         mask[window] = np.maximum(mask[window], soft)
     return healed, mask
 
