@@ -169,3 +169,16 @@ def test_mediapipe_is_quiet():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
     assert result.stderr.strip() == ""
+
+
+def test_stderr_survives_graphs_created_on_two_threads():
+    """A big frame's first analysis creates the small-face pass's graph on the helper thread while the
+    main thread creates its own: each silences file descriptor 2 while it does, and stderr must come back
+    (overlapping redirections once left it silenced for good, swallowing every later error)."""
+    code = ("import os, cv2, numpy as np; cv2.setNumThreads(2); from retouch.face import analyse; "
+            "from retouch.photo import Photo; "
+            "analyse(Photo(np.full((2667, 4000, 3), 0.5, np.float32)), identity=False); "
+            "os.write(2, b'stderr is open')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "stderr is open" in result.stderr

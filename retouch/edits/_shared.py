@@ -33,7 +33,7 @@ def blur(values: np.ndarray, sigma: float) -> np.ndarray:
 
     Wide blurs run on a copy shrunk so the kernel spans about DIRECT_SIGMA pixels and are enlarged back:
     the result is smooth, so nothing visible is lost, and a 24-megapixel face costs what a small one does."""
-    values = values.astype(np.float32)
+    values = values.astype(np.float32, copy=False)
     sigma = max(float(sigma), 1e-3)
     factor = int(sigma // DIRECT_SIGMA)
     if factor < 2:
@@ -50,15 +50,16 @@ def masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.nda
     """Gaussian mean of `values` (HxW or HxWxC) over the neighbours with `weights` > 0 only.
 
     Pixels with no usable neighbour within reach get the plain blur (a fallback, never NaN)."""
-    weights = weights.astype(np.float32)
+    weights = weights.astype(np.float32, copy=False)
     spread = weights[..., None] if values.ndim == 3 else weights
     total = blur(weights, sigma)
     total_b = total[..., None] if values.ndim == 3 else total
-    mean = blur(values * spread, sigma) / np.maximum(total_b, 1e-12)
+    mean = blur(values * spread, sigma)
+    mean /= np.maximum(total_b, np.float32(1e-12))
     empty = total_b < _EMPTY_WEIGHT * max(float(weights.max(initial=0.0)), 1e-12)
     if not empty.any():
-        return mean.astype(np.float32)
-    return np.where(empty, blur(values, sigma), mean).astype(np.float32)
+        return mean
+    return np.where(empty, blur(values, sigma), mean).astype(np.float32, copy=False)
 
 
 def split(values: np.ndarray, sigma: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

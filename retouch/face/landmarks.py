@@ -72,6 +72,7 @@ LANDMARK_COUNT = 478
 _GRAPHS: dict[str, object] = {}
 _LOCKS: dict[str, threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
+_SILENCE_LOCK = threading.Lock()
 _HELPER = ThreadPoolExecutor(1, thread_name_prefix="retouch-analysis")
 Result = TypeVar("Result")
 
@@ -88,15 +89,18 @@ def alongside(work: Callable[..., Result], *args) -> Callable[[], Result]:
 
 @contextlib.contextmanager
 def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null: mediapipe's C++ logs bypass Python and GLOG_minloglevel."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    """Send file descriptor 2 to /dev/null: mediapipe's C++ logs bypass Python and GLOG_minloglevel.
+    One thread at a time (the descriptor is the process's: two overlapping redirections would leave
+    stderr silenced for good)."""
+    with _SILENCE_LOCK:
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _create(name: str):
