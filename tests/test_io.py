@@ -16,8 +16,8 @@ from PIL import Image, ImageCms, ImageOps
 
 from retouch import samples
 from retouch.color import delta_e_rgb
-from retouch.io import (SUPPORTED_SUFFIXES, PhotoError, proxy_pixels, read, sha256_file, unit_float, write,
-                        write_bytes_atomic, write_pixels)
+from retouch.io import (SUPPORTED_SUFFIXES, PhotoError, area_resize, proxy_pixels, read, sha256_file, unit_float,
+                        write, write_bytes_atomic, write_pixels)
 from retouch.photo import Photo
 
 pytestmark = pytest.mark.timeout(60)
@@ -475,6 +475,29 @@ def test_proxy_downscales_by_area_and_reports_the_scale(grace_hopper):
     proxy, scale = proxy_pixels(grace_hopper, long_side=150)
     assert proxy.shape == (150, 128, 3) and proxy.dtype == np.float32 and scale == 0.25
     assert abs(float(proxy.mean()) - float(grace_hopper.pixels.mean())) < 0.005
+
+
+@pytest.mark.parametrize("frame, size", [((1536, 1536), (470, 470)),     # by 3, then 1536/3 -> 470
+                                          ((1537, 1031), (470, 315))])    # no whole factor: one step
+def test_area_resize_in_two_steps_keeps_positions(astronaut_rgb, frame, size):
+    """The whole-factor first step covers the whole frame: a square added to the photo lands where one
+    area resampling puts it (centroid within 0.05 proxy px), and the pictures agree within dE 1."""
+    image = cv2.resize(unit_float(astronaut_rgb), frame, interpolation=cv2.INTER_CUBIC)
+    marked = image.copy()
+    marked[1000:1030, 1200:1230] += 0.5
+    direct, stepped = (cv2.resize(marked, size, interpolation=cv2.INTER_AREA), area_resize(marked, size))
+    assert stepped.shape == direct.shape and stepped.dtype == np.float32
+    assert mean_de(np.clip(stepped, 0, 1), np.clip(direct, 0, 1)) < 1.0
+    ys, xs = np.mgrid[0:size[1], 0:size[0]]
+
+    def centroid(square: np.ndarray) -> np.ndarray:
+        weight = square[..., 0]
+        return np.array([(weight * xs).sum(), (weight * ys).sum()]) / weight.sum()
+
+    one_step = centroid(direct - cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+    two_steps = centroid(stepped - area_resize(image, size))
+    assert np.allclose(two_steps, one_step, atol=0.05)
+    assert np.allclose(one_step, np.array([1215, 1015]) * np.array(size) / np.array(frame) - 0.5, atol=0.1)
 
 
 def test_proxy_of_a_small_photo_is_a_full_size_copy(astronaut):

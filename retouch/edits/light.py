@@ -171,18 +171,23 @@ def relight(rgb: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def _relight_band(rgb: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """relight() of a few rows."""
-    gain = np.exp2(stops.astype(np.float32))
-    brightest = to_linear(channel_reduce(rgb, cv2.REDUCE_MAX))
-    headroom = np.float32(HIGHLIGHT) / np.maximum(brightest, np.float32(1e-6), out=brightest)
-    np.minimum(gain, np.maximum(headroom, 1.0, out=headroom), out=gain, where=gain > 1.0)
-    factor = power(gain, 1 / 2.4)
-    lit = rgb + np.float32(_SRGB_OFFSET)
-    lit *= factor[..., None]
-    lit -= np.float32(_SRGB_OFFSET)
-    toe = np.minimum(channel_reduce(rgb, cv2.REDUCE_MIN), channel_reduce(lit, cv2.REDUCE_MIN)) <= _TOE
+    """relight() of a few rows, in the encoded values' own terms: the gain's factor on the power segment
+    is g**(1/2.4), and the highlight cap HIGHLIGHT / linear(brightest) becomes
+    HIGHLIGHT**(1/2.4) * 1.055 / (brightest + 0.055) there, so no channel is raised to a power. A cut
+    (g < 1) can never meet the cap, so the cap needs no mask."""
+    offset = np.float32(_SRGB_OFFSET)
+    factor = np.exp2(stops.astype(np.float32) * np.float32(1 / 2.4))
+    cap = channel_reduce(rgb, cv2.REDUCE_MAX)
+    cap += offset
+    np.divide(np.float32(HIGHLIGHT ** (1 / 2.4) * (1 + _SRGB_OFFSET)), cap, out=cap)
+    np.minimum(factor, np.maximum(cap, 1.0, out=cap), out=factor)
+    lift = (factor - 1.0) * offset                      # (x + 0.055) * f - 0.055 = x * f + lift
+    lit = rgb * factor[..., None]
+    lit += lift[..., None]
+    darkest = channel_reduce(rgb, cv2.REDUCE_MIN)
+    toe = np.minimum(darkest, darkest * factor + lift) <= _TOE
     if toe.any():
-        lit[toe] = to_srgb(to_linear(rgb[toe]) * gain[toe][:, None])
+        lit[toe] = to_srgb(to_linear(rgb[toe]) * power(factor[toe], 2.4)[:, None])
     return np.clip(lit, 0.0, 1.0, out=lit)
 
 
