@@ -51,6 +51,7 @@ from typing import Callable, TypeVar
 import cv2
 import numpy as np
 
+from ..io import shrink
 from ..photo import Box, Face
 
 warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
@@ -145,32 +146,6 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
         return pixels
     flat = np.ascontiguousarray(pixels, np.float32).reshape(pixels.shape[0], -1)   # OpenCV's channel limit
     return cv2.multiply(flat, 255.0, dtype=cv2.CV_8U).reshape(pixels.shape)
-
-
-def area_down(image: np.ndarray, factor: int) -> np.ndarray:
-    """float32 `image` averaged over factor x factor blocks (the whole blocks from the top left).
-
-    An integer factor keeps OpenCV's area resampling on its fast path: 6000x4000 RGB by 3 took ~15 ms,
-    where a fractional factor of about 3.1 took ~70 ms."""
-    image = image.astype(np.float32, copy=False)
-    if factor == 1:
-        return image
-    height, width = image.shape[0] // factor, image.shape[1] // factor
-    return cv2.resize(image[:height * factor, :width * factor], (width, height), interpolation=cv2.INTER_AREA)
-
-
-def shrink(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """`image` resampled to `size` (w, h): area-averaged (by whole blocks first, see area_down) when it
-    shrinks, bicubic when it grows. Also returns the extent (w, h) of `image` that the result covers: whole
-    blocks leave up to factor - 1 pixels at the right and bottom out."""
-    height, width = image.shape[:2]
-    factor = max(1, min(width // size[0], height // size[1]))
-    extent = (width // factor * factor, height // factor * factor)
-    image = area_down(image, factor)
-    if image.shape[1::-1] == size:
-        return image, extent
-    interpolation = cv2.INTER_AREA if image.shape[1] > size[0] else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation), extent
 
 
 def upsample(grid: np.ndarray, factor: float | tuple[float, float], origin: tuple[int, int],

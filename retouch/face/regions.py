@@ -40,8 +40,9 @@ import cv2
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as mesh
 
+from ..io import shrink
 from ..photo import Face, Region
-from .landmarks import shrink, upsample
+from .landmarks import upsample
 
 REGION_NAMES = ("skin", "eyes", "irises", "scleras", "brows", "lips", "inner_mouth", "under_eye")
 
