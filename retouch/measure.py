@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .color import changed_grid, delta_e, grid_step, share_of, to_lab
+from .io import shrink
 from .photo import Box, Face, Faces
 
 
@@ -71,12 +72,12 @@ def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def _shrunk(values: np.ndarray, scale: float) -> np.ndarray:
-    """`values` (HxW or HxWx3) area-resized by `scale` (<= 1); itself when the scale is 1."""
+    """`values` (HxW or HxWx3) area-resized by `scale` (<= 1), by whole blocks first (io.shrink: the
+    original and every candidate are shrunk alike); itself when the scale is 1."""
     if scale >= 1.0:
         return values
     height, width = values.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+    return shrink(values, (max(1, round(width * scale)), max(1, round(height * scale))))[0]
 
 
 class FaceView:

@@ -26,6 +26,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from retouch.face.fetch_model import model_path
+from retouch.io import shrink
 
 INPUT_SIZE = 112
 # SFace's alignment template in the 112x112 crop: the subject's right eye, left eye, nose tip,
@@ -89,8 +90,8 @@ def _shrink_to_template_scale(pixels: np.ndarray, matrix: np.ndarray) -> tuple[n
     if x1 - x0 < 2 or y1 - y0 < 2:
         return pixels, matrix
     small_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-    small = cv2.resize(pixels[y0:y1, x0:x1], small_size, interpolation=cv2.INTER_AREA)
-    fx, fy = small_size[0] / (x1 - x0), small_size[1] / (y1 - y0)
+    small, extent = shrink(pixels[y0:y1, x0:x1], small_size)       # by whole blocks first: the fast path
+    fx, fy = small_size[0] / extent[0], small_size[1] / extent[1]
     # centre of small pixel (u, v) sits at source ((u + 0.5) / fx - 0.5 + x0, (v + 0.5) / fy - 0.5 + y0)
     small_to_source = np.array([[1 / fx, 0, 0.5 / fx - 0.5 + x0], [0, 1 / fy, 0.5 / fy - 0.5 + y0]])
     linear = matrix[:, :2]
