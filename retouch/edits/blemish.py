@@ -34,6 +34,7 @@ import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
 from ..color import from_lab, to_lab
+from ..io import shrink
 from ..params import Param, ParamError, declarations, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -397,10 +398,10 @@ def detect_at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: floa
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
     if work == (width, height):
         return detect(to_lab(rgb), skin, interocular, params)
-    small_rgb, small_skin = (cv2.resize(image, work, interpolation=cv2.INTER_AREA) for image in (rgb, skin))
-    found = detect(to_lab(small_rgb), small_skin, interocular * np.sqrt(work[0] * work[1] / (width * height)),
+    (small_rgb, extent), (small_skin, _) = shrink(rgb, work), shrink(skin, work)
+    found = detect(to_lab(small_rgb), small_skin, interocular * np.sqrt(work[0] * work[1] / (extent[0] * extent[1])),
                    params)
-    return [spot.scaled(height / work[1], width / work[0]) for spot in found]
+    return [spot.scaled(extent[1] / work[1], extent[0] / work[0]) for spot in found]
 
 
 def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..color import channel_reduce, power, to_linear, to_srgb
+from ..io import shrink
 from ..params import Param, param
 from ..photo import Face, Faces, Photo
 from . import Change, Edit, register
@@ -192,8 +193,12 @@ def _relight_band(rgb: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def _resized(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    interpolation = cv2.INTER_AREA if shape[0] < values.shape[0] else cv2.INTER_LINEAR
-    return cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=interpolation)
+    """`values` at `shape` (h, w): area-averaged by whole blocks first when it shrinks (io.shrink: a
+    24-megapixel crop read for statistics, where a fraction of a pixel's shift at the far edges does not
+    matter), bilinear when it grows (the smooth field, which must stay in register)."""
+    if shape[0] < values.shape[0]:
+        return shrink(values, (shape[1], shape[0]))[0]
+    return cv2.resize(values.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def _face_change(photo: Photo, face: Face, params: Params) -> Change | None:

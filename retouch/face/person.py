@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..io import area_down
+from ..io import area_down, upsample
 from ..photo import Box, Face
-from .landmarks import run_graph, to_uint8, upsample
+from .landmarks import run_graph, to_uint8
 
 PERSON_THRESHOLD = 0.5       # the model's probability from which a pixel belongs to a person
 PERSON_REACH = 3.0           # a person's crop spans this many face-box widths either side of the face centre

@@ -40,9 +40,8 @@ import cv2
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as mesh
 
-from ..io import shrink
+from ..io import shrink, upsample
 from ..photo import Face, Region
-from .landmarks import upsample
 
 REGION_NAMES = ("skin", "eyes", "irises", "scleras", "brows", "lips", "inner_mouth", "under_eye")
 
