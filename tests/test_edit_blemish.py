@@ -273,3 +273,24 @@ def test_size_limit_cannot_pass_its_hard_maximum():
     with pytest.raises(ParamError, match=r"blemish\.max_size.*hard maximum 0\.08"):
         get("blemish").params({"max_size": 0.1})
 
+
+
+def test_tone_fill_of_one_spot_equals_filling_the_whole_window(scene):
+    """tone_fill solves only the holes that reach the spot, on a crop around them: inside the spot it must
+    give what one biharmonic fill of every hole over the whole window gives (same clipping range too).
+    Holes: two that touch (one system), one apart, one cut by the window's edge; on a real face's Lab
+    with a bright highlight and a dark mark far off (they set the clip range)."""
+    from skimage.restoration import inpaint_biharmonic
+    photo, faces, *_ = scene
+    x0, y0, x1, y1 = faces.items[0].box
+    lab = to_lab(photo.pixels[y0:y0 + 120, x0:x0 + 150]).astype(np.float64)
+    lab[5, 140], lab[110, 3] = (100.0, 0.0, 0.0), (2.0, 30.0, -30.0)
+    holes = np.zeros(lab.shape[:2], bool)
+    for cy, cx, radius in ((40, 40, 9), (40, 60, 10), (90, 100, 8), (60, 146, 7)):
+        holes[cy - radius:cy + radius + 1, max(0, cx - radius):cx + radius + 1] = True
+    whole = inpaint_biharmonic(lab, holes, channel_axis=-1)
+    count, parts = cv2.connectedComponents(holes.astype(np.uint8))
+    assert count - 1 == 3                                   # the two touching holes are one part
+    for part in range(1, count):
+        inside = parts == part
+        assert np.abs(blemish.tone_fill(lab, holes, inside) - whole)[inside].max() < 1e-9

@@ -55,6 +55,7 @@ TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
 WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
 _STENCIL_STEP = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))   # biharmonic holes this close interact
+_STENCIL_REACH = np.uint8([[0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0]])
 
 
 def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
@@ -322,15 +323,27 @@ def tone_fill(lab: np.ndarray, holes: np.ndarray, inside: np.ndarray) -> np.ndar
     interpolation from the pixels around them: the tone, continuing the surrounding gradients.
 
     The biharmonic stencil reaches 2 px, so holes farther apart than that are independent systems: only
-    those connected to `inside` are solved (a 24-megapixel face's window holds several spots, and the
-    sparse solve grows faster than its size). The other holes take a known pixel's value, which keeps
-    them out of the interpolation and inside the known range scikit-image clips the fill to, so the
-    result inside equals a solve of every hole."""
+    those connected to `inside` are solved, on a crop just around them (a 24-megapixel face's window
+    holds several spots, and the sparse solve grows faster than its size). The result inside equals a
+    solve of every hole over the whole window: scikit-image clips a fill to the range of the known
+    pixels, so the other holes take the window's lowest known value and two pixels out of the stencil's
+    reach carry the window's range (when the crop is the whole window, it has its range already)."""
     _, labels = cv2.connectedComponents(cv2.dilate(holes.astype(np.uint8), _STENCIL_STEP), connectivity=4)
     solved = holes & np.isin(labels, np.unique(labels[inside]))
-    lab = lab.copy()
-    lab[holes & ~solved] = lab.reshape(-1, 3)[np.argmin(holes)]
-    return inpaint_biharmonic(lab, solved, split_into_regions=True, channel_axis=-1)
+    known = lab[~holes]
+    low, high = known.min(axis=0), known.max(axis=0)
+    ys, xs = np.nonzero(solved)
+    margin = 3                                       # one pixel beyond the stencil's reach
+    y0, y1 = max(0, ys.min() - margin), min(holes.shape[0], ys.max() + margin + 1)
+    x0, x1 = max(0, xs.min() - margin), min(holes.shape[1], xs.max() + margin + 1)
+    part, part_solved = lab[y0:y1, x0:x1].copy(), solved[y0:y1, x0:x1]
+    part[holes[y0:y1, x0:x1] & ~part_solved] = low
+    far = np.flatnonzero(cv2.dilate(part_solved.astype(np.uint8), _STENCIL_REACH) == 0)
+    if far.size >= 2:
+        part.reshape(-1, 3)[far[:2]] = low, high
+    filled = lab.copy()
+    filled[y0:y1, x0:x1] = inpaint_biharmonic(part, part_solved, channel_axis=-1)
+    return filled
 
 
 def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
