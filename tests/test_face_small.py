@@ -75,13 +75,15 @@ def test_in_a_square_frame_the_small_face_tiles_alone_find_mid_size_faces(monkey
     fewer model runs than both levels, so they run alone. Faces 60-120 proxy px wide (what the 640 px
     tiles are for), one of them across a tile edge, must all be found where they were pasted."""
     frame = (4800, 4800)
-    backdrop = np.clip(cv2.resize(data.coffee().astype(np.float32) / 255, frame, interpolation=cv2.INTER_CUBIC), 0, 1)
+    coffee = data.coffee().astype(np.float32) / 255
+    backdrop = np.clip(cv2.resize(coffee, frame, interpolation=cv2.INTER_CUBIC), 0, 1)
     reference = faces("astronaut").items[0].landmarks
     pixels, expected = backdrop.copy(), []
     for width, corner in ((380, (100, 150)), (300, (1000, 1700)), (200, (3300, 3400))):
         scale = width / np.ptp(reference[:, 0])
         portrait = cv2.resize(photo("astronaut").pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        pixels[corner[1]:corner[1] + portrait.shape[0], corner[0]:corner[0] + portrait.shape[1]] = np.clip(portrait, 0, 1)
+        rows, columns = slice(corner[1], corner[1] + portrait.shape[0]), slice(corner[0], corner[0] + portrait.shape[1])
+        pixels[rows, columns] = np.clip(portrait, 0, 1)
         expected.append(reference.mean(0) * scale + np.array(corner, np.float32))
     levels = []
     tiled = landmark_module._tiled_detections

@@ -34,9 +34,9 @@ Landmarks follow mediapipe's convention: x = normalised x * width, so a pixel's 
 The mediapipe graphs (this module's and person.py's) are created once per process and shared behind a
 lock each (they are not reentrant). The small-face pass has a full-range graph of its own, so it can run
 on a helper thread beside the other passes (`alongside`: mediapipe, OpenCV and torch release the GIL
-while they compute, so two stages share two cores). Mediapipe's C++ start-up chatter ignores GLOG_minloglevel, so file
-descriptor 2 is silenced while a graph is created and first run; protobuf's deprecation warning from
-mediapipe's packet getters is filtered.
+while they compute, so two stages share two cores). Mediapipe's C++ start-up chatter ignores
+GLOG_minloglevel, so file descriptor 2 is silenced while a graph is created and first run; protobuf's
+deprecation warning from mediapipe's packet getters is filtered.
 """
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ Result = TypeVar("Result")
 def alongside(work: Callable[..., Result], *args) -> Callable[[], Result]:
     """Start `work(*args)` on the helper thread and return a function that waits for its result, when this
     process may use more than one thread (OpenCV's thread count, which the batch caps per worker);
-    otherwise run it now. Analysis uses it to overlap stages that do not depend on each other."""
+    otherwise run it now. Analysis uses it to overlap stages that do not depend on each other; `work`
+    must not wait on the helper itself (there is one helper thread)."""
     if cv2.getNumThreads() < 2:
         result = work(*args)
         return lambda: result
