@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MODEL  := retouch/face/models/face_recognition_sface_2021dec_int8bq.onnx
 
-.PHONY: demo test models bench clean system-tools
+PHOTOS := .cache/photos/obama.jpg .cache/photos/biden.jpg
+
+.PHONY: demo test models photos bench clean system-tools
 
 # Debian packages the tests drive: exiftool (reads our XMP back), chromium (client gallery), xvfb and the
 # X libraries Qt's xcb plugin needs (a real GUI window). Installed only when missing; without root the
@@ -27,6 +29,12 @@ $(MODEL): | $(STAMP)
 
 models: $(MODEL)
 
+# Public-domain test portraits (obama, biden) from the face_recognition==1.3.0 sdist, sha256 checked.
+$(PHOTOS) &: | $(STAMP)
+	$(PY) -m retouch.samples
+
+photos: $(PHOTOS)
+
 demo: $(STAMP) $(MODEL)
 	$(PY) -m retouch.demo
 
@@ -37,10 +45,10 @@ system-tools:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null; \
 	  else echo "note: not root, so$$missing not installed; tests that need them will be skipped"; fi; fi
 
-test: $(STAMP) $(MODEL) system-tools
+test: $(STAMP) $(MODEL) $(PHOTOS) system-tools
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
-bench: $(STAMP) $(MODEL)
+bench: $(STAMP) $(MODEL) $(PHOTOS)
 	for b in benchmarks/bench_*.py; do $(PY) $$b; done
 
 clean:

@@ -35,10 +35,14 @@ class StepReport:
     bound_by: list[str] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     note: str = ""
+    details: dict = field(default_factory=dict)   # what the edit decided (Change.details), for the record
 
     def as_dict(self) -> dict:
-        return {"edit": self.edit, "requested": round(self.requested, 4), "applied": round(self.applied, 4),
-                "status": self.status, "bound_by": self.bound_by, "metrics": self.metrics, "note": self.note}
+        entry = {"edit": self.edit, "requested": round(self.requested, 4), "applied": round(self.applied, 4),
+                 "status": self.status, "bound_by": self.bound_by, "metrics": self.metrics, "note": self.note}
+        if self.details:
+            entry["details"] = self.details
+        return entry
 
 
 @dataclass
@@ -121,7 +125,8 @@ def _explain(report: StepReport) -> str:
 
 
 def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits.Change | str:
-    """The step's edit at full effect on the canvas' pixels, or the reason it has nothing to do.
+    """The step's edit at full effect on the canvas' pixels (possibly empty, with the edit's details of
+    why), or the reason it cannot run here.
 
     Depends only on the step's edit and params and on the pixels so far, not on its strength: a caller
     that only changes a strength (the GUI's slider) may keep it and hand it back to run_step."""
@@ -129,8 +134,7 @@ def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits
     reason = _skip_reason(edit, faces)
     if reason:
         return reason
-    change = edit.apply(photo.with_pixels(canvas.pixels), faces, step.params)
-    return "nothing to change" if change.empty else change.tight()
+    return edit.apply(photo.with_pixels(canvas.pixels), faces, step.params).tight()
 
 
 def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Reference | None,
@@ -143,6 +147,9 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
         change = step_change(step, photo, canvas, faces)
     if isinstance(change, str):
         return StepReport(step.edit, step.strength, 0.0, "skipped", note=change)
+    if change.empty or step.strength <= 0:
+        note = "nothing to change" if change.empty else "strength 0"
+        return StepReport(step.edit, step.strength, 0.0, "skipped", note=note, details=change.details)
     x0, y0, x1, y1 = box = change.box
     base = canvas.pixels[y0:y1, x0:x1].copy()
     touched_before = canvas.touched[y0:y1, x0:x1].copy()
@@ -150,7 +157,7 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
     dirty_before, canvas.dirty = canvas.dirty, box if canvas.dirty is None else union_box([canvas.dirty, box])
     if ref is None:
         blend_into(canvas.pixels, change, step.strength, base)
-        return StepReport(step.edit, step.strength, step.strength, "applied")
+        return StepReport(step.edit, step.strength, step.strength, "applied", details=change.details)
 
     def evaluate(strength: float):
         blend_into(canvas.pixels, change, strength, base)
@@ -170,6 +177,7 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
         status = "backed off" if found.bound_by else "applied"
         report = StepReport(step.edit, step.strength, found.strength, status, found.bound_by, found.outcome)
     report.note = _explain(report)
+    report.details = change.details
     return report
 
 
@@ -199,7 +207,7 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
         reports.append(report)
         if report.metrics:
             metrics = report.metrics          # measured on exactly the pixels now current
-        if report.status == "skipped" and report.note not in ("no face found", "nothing to change"):
+        if report.status == "skipped" and report.note not in ("no face found", "nothing to change", "strength 0"):
             warnings.append(f"{step.edit} skipped: {report.note}")
     if metrics is None:
         metrics = ({} if ref is None else

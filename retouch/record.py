@@ -20,15 +20,12 @@ DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmi
 NAMESPACE = "http://ns.retouch-photo.org/record/1.0/"
 DECISIONS = ("approved", "rejected", "needs changes")
 
-# Plain words for each edit, used in client-facing summaries.
-_EDIT_WORDS = {
-    "blemish": "blemishes removed",
-    "skin": "skin gently evened",
-    "light": "lighting balanced",
-    "eyes": "eyes brightened",
-    "teeth": "teeth brightened",
-    "background": "background replaced",
-}
+
+def edit_words(name: str) -> str:
+    """The plain words an edit declares for clients (its name when it is not installed here)."""
+    from . import edits
+    edit = edits.load_all().get(name)
+    return edit.words if edit is not None and edit.words else name
 
 
 def now() -> str:
@@ -64,7 +61,7 @@ def build(result_dict: dict, *, input_path: str | Path, input_sha256: str, outpu
 
 def describe(steps: list[dict], summary: dict, budget: dict) -> str:
     """One plain-language sentence for clients: what was done and the identity check."""
-    done = [_EDIT_WORDS.get(s["edit"], s["edit"]) for s in steps if s["applied"] > 0]
+    done = [edit_words(s["edit"]) for s in steps if s["applied"] > 0]
     words = ", ".join(done) if done else "no changes needed"
     identity = summary.get("identity")
     if identity is None:

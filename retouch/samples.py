@@ -1,8 +1,10 @@
-"""Sample photos for the demo and the tests: two public-domain portraits, and real DNGs made from any image.
+"""Sample photos for the demo and the tests: four public-domain portraits, and real DNGs made from any image.
 
 astronaut: skimage.data.astronaut() (NASA, public domain, 512x512); grace_hopper: matplotlib's
 sample_data/grace_hopper.jpg (US Navy, public domain, 512x600). Both come with the dev dependencies,
-so they are imported only when asked for.
+so they are imported only when asked for. obama (darker skin, tight curly hair, a well-known mole) and
+biden (light skin, white hair) are official portraits, US government works, taken from the
+`face_recognition==1.3.0` sdist's test images at set-up (`make photos`, sha256 checked), never at run time.
 
 `write_dng` turns an RGB image into the raw file a camera would have written: linear light, scaled by
 a sensor's response to white (so it needs white balance), RGGB Bayer mosaic, 14-bit with a black level,
@@ -10,6 +12,10 @@ plus the DNG tags LibRaw needs to render it (ColorMatrix1, AsShotNeutral, ...) a
 """
 from __future__ import annotations
 
+import io
+import os
+import sys
+import tarfile
 from pathlib import Path
 
 import cv2
@@ -18,6 +24,7 @@ import tifffile
 from PIL import Image
 
 from .color import to_linear
+from .fetch import DEFAULT_CACHE, FetchError, cached_package, checked, sha256, write_atomically
 from .io import append_tiff_exif, atomic_output, unit_float, write, write_bytes_atomic
 from .photo import Photo
 
@@ -48,6 +55,58 @@ def grace_hopper_rgb() -> np.ndarray:
     """matplotlib's Grace Hopper portrait, uint8 RGB, 512 wide and 600 high."""
     with Image.open(grace_hopper_path()) as image:
         return np.asarray(image.convert("RGB"))
+
+
+SDIST_REQUIREMENT = "face_recognition==1.3.0"
+SDIST_GLOB = "face_recognition-1.3.0.tar.gz"
+SDIST_SHA256 = "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec"
+SDIST_PHOTOS = {   # name -> (member of the sdist, sha256 of the JPEG)
+    "obama": ("face_recognition-1.3.0/tests/test_images/obama.jpg",
+              "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"),
+    "biden": ("face_recognition-1.3.0/tests/test_images/biden.jpg",
+              "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c"),
+}
+PHOTOS_ENV = "RETOUCH_PHOTOS"
+DEFAULT_PHOTOS = Path(__file__).resolve().parents[1] / ".cache" / "photos"
+
+
+def photos_folder() -> Path:
+    """Where the fetched portraits live: $RETOUCH_PHOTOS if set, else .cache/photos in the checkout."""
+    return Path(os.environ.get(PHOTOS_ENV) or DEFAULT_PHOTOS)
+
+
+def portrait_path(name: str) -> Path:
+    """The fetched JPEG of `name` (obama or biden); FetchError saying how to fetch it when missing."""
+    path = photos_folder() / f"{name}.jpg"
+    if not path.is_file():
+        raise FetchError(f"{path}: test portrait {name!r} is missing; run `make photos` "
+                         "(python -m retouch.samples) to fetch it")
+    return path
+
+
+def portrait_rgb(name: str) -> np.ndarray:
+    """A fetched public-domain portrait (obama, biden), uint8 RGB."""
+    with Image.open(portrait_path(name)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def fetch_portraits(folder: Path | None = None, *, cache: Path = DEFAULT_CACHE) -> list[Path]:
+    """Make sure `folder` (default photos_folder()) holds every SDIST_PHOTOS JPEG, checked; the paths written."""
+    folder = Path(folder) if folder is not None else photos_folder()
+    missing = {name: entry for name, entry in SDIST_PHOTOS.items()
+               if not ((folder / f"{name}.jpg").is_file()
+                       and sha256((folder / f"{name}.jpg").read_bytes()) == entry[1])}
+    if not missing:
+        return []
+    sdist = cached_package(SDIST_REQUIREMENT, SDIST_GLOB, cache, source=True)
+    archive_bytes = checked(sdist.read_bytes(), SDIST_SHA256, str(sdist))
+    written = []
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes), mode="r:gz") as archive:
+        for name, (member, digest) in missing.items():
+            data = checked(archive.extractfile(member).read(), digest, f"{sdist}: {member}")
+            write_atomically(folder / f"{name}.jpg", data)
+            written.append(folder / f"{name}.jpg")
+    return written
 
 
 def bayer_mosaic(rgb: np.ndarray) -> np.ndarray:
@@ -122,3 +181,18 @@ def write_sample_session(folder: str | Path) -> list[Path]:
     hopper = write_bytes_atomic(folder / "grace_hopper.jpg", grace_hopper_path().read_bytes())
     raw = write_dng(grace_hopper_rgb(), folder / "grace_hopper_raw.dng", iso=400)
     return [astronaut, hopper, raw]
+
+
+def main() -> int:
+    """Set-up step (`make photos`): fetch the sdist portraits into photos_folder()."""
+    try:
+        for path in fetch_portraits():
+            print(f"retouch: test portrait written to {path} (sha256 verified)")
+    except (FetchError, OSError, tarfile.TarError, KeyError) as error:
+        print(f"retouch: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,9 @@
 """The public-domain test portraits and their (cached) analyses, shared by every test module.
 
 astronaut: skimage.data.astronaut() (NASA, public domain); grace_hopper: matplotlib's sample data
-(US Navy, public domain).
+(US Navy, public domain); obama (darker skin, short tight curly hair, a mole beside the left nostril) and
+biden (light skin, white hair): official portraits, US government works (public domain), fetched at set-up
+from the face_recognition==1.3.0 sdist with their sha256 checked (retouch.samples, `make photos`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from retouch.io import unit_float
 from retouch.photo import Faces, Photo
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
-_RGB = {"astronaut": samples.astronaut_rgb, "grace_hopper": samples.grace_hopper_rgb}
+_RGB = {"astronaut": samples.astronaut_rgb, "grace_hopper": samples.grace_hopper_rgb,
+        "obama": lambda: samples.portrait_rgb("obama"), "biden": lambda: samples.portrait_rgb("biden")}
+NAMES = tuple(_RGB)
+# The mole beside Obama's left nostril (the viewer's right), full-resolution (x, y) in obama.jpg.
+OBAMA_MOLE = (529, 255)
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,8 +7,9 @@ or read files: the pipeline alone applies strength and blending, so an edit is a
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any, Callable
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -21,12 +22,14 @@ class Change:
     """An edit's output: `pixels` (float32 hxwx3) and `mask` (float32 hxw) covering `box` of the frame.
 
     Outside `box` the edit changed nothing. `mask` marks where the edit acted; the pipeline's spill
-    measure checks that nothing outside it moved.
+    measure checks that nothing outside it moved. `details` says what the edit decided, for the record
+    (JSON-serialisable): each key holds a list of entries, e.g. one per mark found or one per face.
     """
 
     box: Box
     pixels: np.ndarray
     mask: np.ndarray
+    details: dict[str, list] = field(default_factory=dict)
 
     @classmethod
     def nothing(cls, photo: Photo) -> "Change":
@@ -48,12 +51,21 @@ class Change:
             return self
         x0, y0 = self.box[:2]
         return Change((x0 + int(left), y0 + int(top), x0 + int(right), y0 + int(bottom)),
-                      self.pixels[top:bottom, left:right], self.mask[top:bottom, left:right])
+                      self.pixels[top:bottom, left:right], self.mask[top:bottom, left:right], self.details)
+
+
+def _no_migration(version: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(values)
 
 
 @dataclass(frozen=True)
 class Edit:
-    """A registered edit: name, Params type, pure function, strength declaration and description."""
+    """A registered edit and every fact about it, declared once in its own module.
+
+    `words` are the plain words a client reads in records and the gallery ("blemishes removed");
+    `needs_face` says what it works on (faces, or the whole person: background work); `order` places it
+    in the pipeline's default order (lower first); `version` is its Params' version, stored in each
+    record, and `migrate(version, values)` turns params saved by an older version into today's names."""
 
     name: str
     params_type: type
@@ -61,10 +73,23 @@ class Edit:
     strength: Param
     needs_face: bool
     doc: str
+    words: str = ""
+    order: int = 100
+    version: int = 1
+    migrate: Callable[[int, Mapping[str, Any]], dict[str, Any]] = _no_migration
 
-    def params(self, values: dict[str, Any] | None = None, where: str | None = None) -> Any:
-        """Validated Params from a mapping (ParamError names the edit, parameter, value and range)."""
-        return build(self.params_type, values or {}, where or self.name)
+    def params(self, values: dict[str, Any] | None = None, where: str | None = None, *,
+               version: int | None = None) -> Any:
+        """Validated Params from a mapping (ParamError names the edit, parameter, value and range).
+
+        Values saved by an older `version` of the edit are migrated first; a newer one is an error."""
+        values = dict(values or {})
+        if version is not None and version != self.version:
+            if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= self.version:
+                raise ParamError(f"{where or self.name}: params version {version!r} is not one this retouch "
+                                 f"knows (1..{self.version})")
+            values = self.migrate(version, values)
+        return build(self.params_type, values, where or self.name)
 
     def check_strength(self, value: Any, where: str | None = None) -> float:
         return self.strength.check(value, f"{where or self.name}.strength")
@@ -73,8 +98,6 @@ class Edit:
     def declarations(self) -> dict[str, Param]:
         return declarations(self.params_type)
 
-
-EDIT_MODULES = ("blemish", "skin", "light", "eyes", "teeth", "background")
 
 REGISTRY: dict[str, Edit] = {}
 
@@ -93,8 +116,13 @@ def get(name: str) -> Edit:
     return REGISTRY[name]
 
 
+def edit_modules() -> list[str]:
+    """The edit modules of this package: every module whose name does not start with '_' (helpers)."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
 def load_all() -> dict[str, Edit]:
-    """Import every edit module so the registry is complete."""
-    for module in EDIT_MODULES:
+    """Import every edit module so the registry is complete, in the edits' default order."""
+    for module in edit_modules():
         importlib.import_module(f"{__name__}.{module}")
-    return REGISTRY
+    return dict(sorted(REGISTRY.items(), key=lambda item: (item[1].order, item[0])))

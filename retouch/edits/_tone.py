@@ -72,12 +72,19 @@ def masked_change(box: Box, original: np.ndarray, edited: np.ndarray, weight: np
 def combine(photo: Photo, parts: list[Change | None]) -> Change:
     """One Change over the union of the per-face changes `parts` (each computed from the same photo;
     None for a face with nothing to do). Where two faces' boxes overlap, each pixel comes from the face
-    whose mask is stronger there."""
+    whose mask is stronger there. Their details are joined, list by list (a face's details go along even
+    when it changed nothing: the record says why)."""
+    details: dict[str, list] = {}
+    for part in parts:
+        for key, entries in (part.details if part is not None else {}).items():
+            details.setdefault(key, []).extend(entries)
     parts = [part for part in parts if part is not None and not part.empty]
     if not parts:
-        return Change.nothing(photo)
+        nothing = Change.nothing(photo)
+        nothing.details = details
+        return nothing
     if len(parts) == 1:
-        return parts[0]
+        return Change(parts[0].box, parts[0].pixels, parts[0].mask, details)
     box = union_box([part.box for part in parts])
     pixels = crop(photo.pixels, box).astype(np.float32, copy=True)
     mask = np.zeros(pixels.shape[:2], np.float32)
@@ -86,4 +93,4 @@ def combine(photo: Photo, parts: list[Change | None]) -> Change:
         stronger = part.mask > mask[y0:y1, x0:x1]
         pixels[y0:y1, x0:x1][stronger] = part.pixels[stronger]
         mask[y0:y1, x0:x1][stronger] = part.mask[stronger]
-    return Change(box, pixels, mask)
+    return Change(box, pixels, mask, details)

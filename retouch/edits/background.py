@@ -310,4 +310,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("background", Params, apply, STRENGTH, needs_face=False,
-              doc="replace the background behind the person with a colour, a studio gradient or an image"))
+              doc="replace the background behind the person with a colour, a studio gradient or an image",
+              words="background replaced", order=90))

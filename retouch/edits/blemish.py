@@ -443,4 +443,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("blemish", Params, apply, STRENGTH, True,
-              "heal small temporary spots with the skin's own texture; moles, scars and freckles stay"))
+              "heal small temporary spots with the skin's own texture; moles, scars and freckles stay",
+              words="blemishes removed", order=10))

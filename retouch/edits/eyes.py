@@ -137,4 +137,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("eyes", Params, apply, STRENGTH, True,
-              "brighten and de-redden the scleras, add iris clarity (hue kept, catchlights kept)"))
+              "brighten and de-redden the scleras, add iris clarity (hue kept, catchlights kept)",
+              words="eyes brightened", order=40))

