@@ -35,7 +35,7 @@ from retouch.measure import FACE_MEASURES, FRAME_MEASURES, FaceView, FrameView, 
 
 PRESET = "natural"
 # Limits no step can keep at its requested strength, so every step bisects: the guard's worst case.
-STRICT_LIMITS = {"identity_min": 0.999, "texture_min": 0.999}
+STRICT_LIMITS = {"identity": 0.999, "texture": 0.999}
 
 
 def strict(preset):
@@ -84,10 +84,10 @@ def counted(module, *names: str) -> Iterator[dict[str, dict]]:
 def time_measures(ref, canvas: pipeline.Canvas, repeat: int) -> dict[str, dict]:
     """Per registered measure, one call's median seconds and tracemalloc peak (face measures: first face)."""
     current, touched, box = canvas.pixels, canvas.touched, canvas.dirty
-    calls = {name: (lambda f=function: f(ref.faces[0], FaceView(ref.faces[0], current)))
-             for name, function in FACE_MEASURES.items()}
-    calls.update({name: (lambda f=function: f(FrameView(ref, current, touched, box)))
-                  for name, function in FRAME_MEASURES.items()})
+    calls = {name: (lambda f=entry.fn: f(ref.faces[0], FaceView(ref.faces[0], current)))
+             for name, entry in FACE_MEASURES.items()}
+    calls.update({name: (lambda f=entry.fn: f(FrameView(ref, current, touched, box)))
+                  for name, entry in FRAME_MEASURES.items()})
     calls["measure (all, one call)"] = lambda: measure(ref, current, touched=touched, changed_box=box)
     found = {}
     for name, call in calls.items():

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLin
                                QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
                                QHeaderView)
 
-from retouch.budget import Budget
+from retouch.budget import Budget, default_limits
+from retouch.measure import MEASURES
 from retouch.params import Param
 from retouch.pipeline import StepReport
 
@@ -152,36 +153,20 @@ class EditPanel(QWidget):
 
 # --- measures -------------------------------------------------------------------------------------
 
-MEASURE_WORDS = {
-    "identity": ("Identity (same person)", "{:.3f}"),
-    "skin_de_mean": ("Skin tone shift, mean dE", "{:.2f}"),
-    "skin_de_p95": ("Skin tone shift, 95% dE", "{:.2f}"),
-    "texture": ("Texture kept", "{:.0%}"),
-    "spill": ("Spill outside the edits", "{:.2%}"),
-    "drift": ("Features moved", "{:.1%}"),
-}
-PLAIN = {"identity": "the likeness", "skin_de_mean": "the skin tone", "skin_de_p95": "the skin tone",
-         "texture": "the skin texture", "spill": "the area outside the edit", "drift": "the features' positions"}
-
-
 def measure_rows(flat: dict[str, float | None], budget: Budget) -> list[tuple[str, str, str, bool]]:
-    """(measure, value, limit, within budget) per measure, in MEASURE_WORDS order."""
-    limits = budget.limits()
+    """(measure, value, limit, within budget) per budgeted measure, in the measure table's order."""
     broken = set(budget.breaches(flat))
     rows = []
-    for name, (label, style) in MEASURE_WORDS.items():
-        if name not in limits:
-            continue
-        side, limit = limits[name]
-        value = flat.get(name)
-        rows.append((label, "n/a" if value is None else style.format(value),
-                     ("\u2265 " if side == "min" else "\u2264 ") + style.format(limit), name not in broken))
+    for name, (side, limit) in budget.table().items():
+        entry = MEASURES[name]
+        rows.append((entry.label, entry.show(flat.get(name)),
+                     ("\u2265 " if side == "min" else "\u2264 ") + entry.show(limit), name not in broken))
     return rows
 
 
 def explain(step: StepReport) -> str:
     """One plain sentence on what the guard did to a step."""
-    reasons = sorted({PLAIN.get(name, name) for name in step.bound_by})
+    reasons = sorted({MEASURES[name].plain if name in MEASURES else name for name in step.bound_by})
     why = " and ".join(reasons)
     if step.status == "backed off":
         return f"{step.edit}: lowered from {step.requested:.2f} to {step.applied:.2f} to protect {why}"
@@ -195,13 +180,13 @@ def explain(step: StepReport) -> str:
 class MeasuresPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.table = QTableWidget(len(MEASURE_WORDS), 3)
+        self.table = QTableWidget(len(default_limits()), 3)
         self.table.setHorizontalHeaderLabels(["measure", "value", "limit"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        rows = self.table.verticalHeader().defaultSectionSize() * len(MEASURE_WORDS)
+        rows = self.table.verticalHeader().defaultSectionSize() * len(default_limits())
         self.table.setFixedHeight(rows + self.table.horizontalHeader().sizeHint().height() + 4)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
@@ -227,7 +212,9 @@ class MeasuresPanel(QWidget):
 
     def show_result(self, flat: dict[str, float | None], budget: Budget, steps: list[StepReport],
                     verdict: str) -> None:
-        for row, (label, value, limit, ok) in enumerate(measure_rows(flat, budget)):
+        rows = measure_rows(flat, budget)
+        self.table.setRowCount(len(rows))
+        for row, (label, value, limit, ok) in enumerate(rows):
             for column, text in enumerate((label, value, limit)):
                 item = QTableWidgetItem(text)
                 if column == 1:

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Iterator, Protocol, TextIO
 
 from . import __version__, record
 from .io import RAW_SUFFIXES, SUPPORTED_SUFFIXES, PhotoError, sha256_file, write_bytes_atomic
-from .measure import ALL_MEASURES
+from .measure import MEASURES
 from .presets import Preset
 
 FORMAT_SUFFIX = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
@@ -570,7 +570,7 @@ class Report:
 
 def checklist(rows: list[dict], identity_min: float, *, share: float = CHECKLIST_SHARE) -> list[dict]:
     """The photos to look at first: the lowest identity similarity of the session (the lowest `share`,
-    at least one) and any below the budget's `identity_min`."""
+    at least one) and any below the budget's identity limit."""
     measured = sorted((row for row in rows if row["measures"].get("identity") is not None),
                       key=lambda row: (row["measures"]["identity"], row["file"]))
     lowest = max(1, math.ceil(share * len(measured))) if measured else 0
@@ -584,7 +584,7 @@ def checklist(rows: list[dict], identity_min: float, *, share: float = CHECKLIST
     return flagged
 
 
-_CSV_COLUMNS = ("file", "status", "reason", "output", "faces", *ALL_MEASURES, "steps", "flagged", "seconds")
+_CSV_COLUMNS = ("file", "status", "reason", "output", "faces", *MEASURES, "steps", "flagged", "seconds")
 
 
 def _csv(rows: list[dict], flagged: set[str]) -> bytes:
@@ -594,7 +594,7 @@ def _csv(rows: list[dict], flagged: set[str]) -> bytes:
     for row in rows:
         steps = "; ".join(f"{s['edit']} {s['requested']:.2f}->{s['applied']:.2f}" for s in row["steps"])
         measures = ["" if row["measures"].get(name) is None else f"{row['measures'][name]:.4f}"
-                    for name in ALL_MEASURES]
+                    for name in MEASURES]
         writer.writerow([row["file"], row["status"], row["reason"], row["output"],
                          "" if row["faces"] is None else row["faces"], *measures, steps,
                          "yes" if row["file"] in flagged else "", f"{row['seconds']:.2f}"])
@@ -670,6 +670,6 @@ def run(session_plan: Plan, executor: Executor, *, progress: Progress | None = N
             "preset": {"name": preset.name, "digest": preset.digest},
             "run": {"executor": executor.name, "started": started,
                     "seconds": round(time.perf_counter() - clock, 3)}}
-    report = Report(rows, checklist(rows, preset.budget.identity_min), out_dir, info)
+    report = Report(rows, checklist(rows, preset.budget["identity"]), out_dir, info)
     save(report)
     return report

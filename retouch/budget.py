@@ -9,53 +9,61 @@ dE2000 <= 2 (about two just-noticeable differences) and p95 <= 5, texture kept >
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
-from .params import param
+from .measure import MEASURES
+from .params import ParamError
 
-# Measures where the value must stay ABOVE the limit; every other limit is a maximum.
-_MINIMUMS = {"identity": "identity_min", "texture": "texture_min"}
-_MAXIMUMS = {"drift": "drift_max", "skin_de_mean": "skin_de_mean_max", "skin_de_p95": "skin_de_p95_max",
-             "spill": "spill_max"}
+
+def default_limits() -> dict[str, float]:
+    """Every budgeted measure's default limit, by measure name (the MEASURES table declares them)."""
+    return {name: entry.limit.default for name, entry in MEASURES.items() if entry.limit is not None}
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Limits on the measures, each against the original photo."""
+    """Limits on the measures, each against the original photo, keyed by measure name."""
 
-    identity_min: float = param(0.90, 0.0, 1.0, doc="lowest identity similarity to the original")
-    drift_max: float = param(0.03, 0.0, 1.0, doc="largest landmark drift, share of inter-ocular distance")
-    skin_de_mean_max: float = param(2.0, 0.0, 20.0, doc="largest mean skin-tone shift (dE2000)")
-    skin_de_p95_max: float = param(5.0, 0.0, 40.0, doc="largest 95th-percentile skin-tone shift (dE2000)")
-    texture_min: float = param(0.70, 0.0, 1.0, doc="lowest share of fine skin texture kept")
-    spill_max: float = param(0.005, 0.0, 1.0, doc="largest share of pixels changed outside the edit's mask")
+    limits: Mapping[str, float] = field(default_factory=default_limits)
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any], where: str, *, aliases: Mapping[str, str] | None = None) -> "Budget":
+        """The default budget with `values` (measure name -> limit) checked against each measure's declared
+        range; ParamError names `where`, the key as written and the value, and lists the measures
+        otherwise. `aliases` maps older key names (an old preset schema's) to measure names."""
+        if not isinstance(values, Mapping):
+            raise ParamError(f"{where}: expected a table of measure = limit, got {values!r}")
+        limits = default_limits()
+        for key, value in values.items():
+            name = (aliases or {}).get(key, key)
+            if name not in limits:
+                raise ParamError(f"{where}: {key!r} is not a measure with a budget "
+                                 f"(known: {', '.join(limits)})")
+            limits[name] = MEASURES[name].limit.check(value, f"{where}.{key}")
+        return cls(limits)
+
+    def __getitem__(self, name: str) -> float:
+        return self.limits[name]
 
     def breaches(self, flat: dict[str, float | None]) -> list[str]:
-        """Names of the measures in `flat` (worst values) that break this budget.
+        """Names of the measures in `flat` (worst values) that break this budget, in table order.
 
-        A measure that could not be taken (None) on a face that had it at the start (the face lost by
-        re-detection) counts as broken: when in doubt, protect the person.
-        """
-        broken = []
-        for name, limit_name in _MINIMUMS.items():
-            if name in flat and (flat[name] is None or flat[name] < getattr(self, limit_name)):
-                broken.append(name)
-        for name, limit_name in _MAXIMUMS.items():
-            if name in flat and flat[name] is not None and flat[name] > getattr(self, limit_name):
-                broken.append(name)
-            elif name == "drift" and name in flat and flat[name] is None:
-                broken.append(name)
-        return broken
+        A measure that could not be taken (None) although it applies breaks it where the measure says
+        so (identity, drift, texture: the face was lost): when in doubt, protect the person."""
+        return [name for name, limit in self.limits.items()
+                if name in flat and not MEASURES[name].within(flat[name], limit)]
 
-    def limits(self) -> dict[str, tuple[str, float]]:
+    def table(self) -> dict[str, tuple[str, float]]:
         """Measure name -> ("min" or "max", limit), for reports and the GUI."""
-        table = {name: ("min", getattr(self, limit)) for name, limit in _MINIMUMS.items()}
-        table.update({name: ("max", getattr(self, limit)) for name, limit in _MAXIMUMS.items()})
-        return table
+        return {name: ("min" if MEASURES[name].better == "higher" else "max", limit)
+                for name, limit in self.limits.items()}
 
     def as_dict(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(self.limits)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.limits.items())))
 
 
 @dataclass

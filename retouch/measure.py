@@ -7,19 +7,23 @@ face boxes, not the frame, and texture and drift read the face box shrunk to a w
 MEASURE_INTEROCULAR px between the eyes), so measuring a 24-megapixel face costs about what a 2-megapixel
 one does, and the same face scores the same at any resolution.
 
-Registry: FACE_MEASURES (per face) and FRAME_MEASURES (whole frame), by name, each documented.
+One table, MEASURES: each measure is declared once (`Measure`: its function, which way is better, its
+label, format and plain words, its default budget limit with that limit's range, and the original-side
+data it prepares). The worst-of summary, the budget, report columns, the app's rows and the gallery's
+words are all built from it, so adding a measure is one entry plus its function and its test.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
 from .color import changed_grid, delta_e, grid_step, share_of, to_lab
 from .io import shrink
+from .params import Param
 from .photo import Box, Face, Faces
 
 
@@ -45,6 +49,7 @@ class FaceReference:
     texture_energy: float        # fine band-pass energy of the original's skin (working scale)
     embedding: np.ndarray | None
     redetected: np.ndarray | None = None  # landmarks meshed again on the original (working-scale crop)
+    prepared: dict[str, Any] = field(default_factory=dict)   # each measure's own original-side data
 
     @property
     def work_interocular(self) -> float:
@@ -64,6 +69,7 @@ class Reference:
     grid: np.ndarray
     step: int
     faces: list[FaceReference] = field(default_factory=list)
+    prepared: dict[str, Any] = field(default_factory=dict)   # each frame measure's own original-side data
 
 
 def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -90,6 +96,11 @@ class FaceView:
     @functools.cached_property
     def work(self) -> np.ndarray:
         return _shrunk(_crop(self.frame, self.ref.crop_box), self.ref.work_scale)
+
+    @functools.cached_property
+    def skin_differences(self) -> np.ndarray:
+        """CIEDE2000 of every sampled skin pixel against the original (shared by the skin-tone measures)."""
+        return delta_e(self.ref.skin_lab, to_lab(_crop(self.frame, self.ref.crop_box)[self.ref.skin_sample]))
 
 
 def _fine_energy(rgb: np.ndarray, skin: np.ndarray, sigma: float) -> float:
@@ -145,7 +156,13 @@ def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> R
         face_ref = FaceReference(face, box, skin, sample, to_lab(crop[sample]), scale, work_skin, 0.0, embedding)
         face_ref.texture_energy = _fine_energy(work, work_skin, face_ref.texture_sigma)
         face_ref.redetected = _mesh_again(work, face, box, scale)
+        for entry in MEASURES.values():
+            if entry.scope == "face" and entry.prepare is not None:
+                face_ref.prepared[entry.name] = entry.prepare(face_ref, original)
         result.faces.append(face_ref)
+    for entry in MEASURES.values():
+        if entry.scope == "frame" and entry.prepare is not None:
+            result.prepared[entry.name] = entry.prepare(result, original, faces)
     return result
 
 
@@ -159,28 +176,29 @@ def identity(ref: FaceReference, current: FaceView) -> float | None:
     return float(np.dot(ref.embedding, now))
 
 
-def drift(ref: FaceReference, current: FaceView) -> float | None | dict:
+def drift(ref: FaceReference, current: FaceView) -> float | None | object:
     """Landmarks re-detected on the current image: mean displacement over the inter-ocular distance.
 
     Both sides are meshed the same way (on the same crop), so the detector's own bias cancels.
-    None when the face can no longer be found at all (the worst possible drift); not reported at all
-    when even the original gives no mesh there (nothing to compare with).
+    None when the face can no longer be found at all (the worst possible drift); NOT_TAKEN when even
+    the original gives no mesh there (nothing to compare with).
     """
     if ref.redetected is None:
-        return {}
+        return NOT_TAKEN
     now = _mesh_again(current.work, ref.face, ref.crop_box, ref.work_scale)
     if now is None:
         return None
     return float(np.linalg.norm(now - ref.redetected, axis=1).mean() / max(ref.work_interocular, 1.0))
 
 
-def skin_de(ref: FaceReference, current: FaceView) -> dict[str, float]:
-    """Mean and 95th-percentile CIEDE2000 on the skin mask: retouching must not shift skin tone."""
-    if not ref.skin.any():
-        return {"skin_de_mean": 0.0, "skin_de_p95": 0.0}
-    differences = delta_e(ref.skin_lab, to_lab(_crop(current.frame, ref.crop_box)[ref.skin_sample]))
-    return {"skin_de_mean": float(differences.mean()),
-            "skin_de_p95": float(np.percentile(differences, 95))}
+def skin_de_mean(ref: FaceReference, current: FaceView) -> float:
+    """Mean CIEDE2000 on the skin mask: retouching must not shift skin tone."""
+    return float(current.skin_differences.mean()) if ref.skin.any() else 0.0
+
+
+def skin_de_p95(ref: FaceReference, current: FaceView) -> float:
+    """95th-percentile CIEDE2000 on the skin mask: no patch of skin may shift far either."""
+    return float(np.percentile(current.skin_differences, 95)) if ref.skin.any() else 0.0
 
 
 def texture(ref: FaceReference, current: FaceView) -> float:
@@ -189,14 +207,6 @@ def texture(ref: FaceReference, current: FaceView) -> float:
         return 1.0
     energy = _fine_energy(current.work, ref.work_skin, ref.texture_sigma)
     return float(np.sqrt(energy / ref.texture_energy))
-
-
-FACE_MEASURES: dict[str, Callable[[FaceReference, FaceView], object]] = {
-    "identity": identity,
-    "drift": drift,
-    "skin_de": skin_de,
-    "texture": texture,
-}
 
 
 # --- frame measures: (frame view of the current image) -> value ----------------------------------------
@@ -215,10 +225,10 @@ class FrameView:
         return changed_grid(self.ref.grid, self.frame, self.ref.step, within=self.changed_box)
 
 
-def spill(current: FrameView) -> float | None:
+def spill(current: FrameView) -> float | object:
     """Share of pixels OUTSIDE the edits' own touched mask that changed by more than dE 2."""
     if current.touched is None:
-        return None
+        return NOT_TAKEN
     step = current.ref.step
     return share_of(current.changed, current.touched[::step, ::step] <= 1e-3)
 
@@ -228,12 +238,78 @@ def changed_area(current: FrameView) -> float:
     return share_of(current.changed, None)
 
 
-FRAME_MEASURES: dict[str, Callable[[FrameView], object]] = {
-    "spill": spill,
-    "changed_area": changed_area,
-}
+# --- the table ---------------------------------------------------------------------------------------
 
-ALL_MEASURES = ("identity", "drift", "skin_de_mean", "skin_de_p95", "texture", "spill", "changed_area")
+NOT_TAKEN = object()   # a measure's answer where it does not apply (left out of the results, not a breach)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure, declared once.
+
+    `fn` returns one number (None: it could not be taken although it applies, e.g. the face was lost;
+    NOT_TAKEN: it does not apply here). Face measures take (FaceReference, FaceView), frame measures a
+    FrameView. `better` is "higher" or "lower"; `limit` declares the budget's default limit and the
+    range a preset may set it in (None: reported, never budgeted); `missing_breaks` says a None value
+    breaks the budget (when in doubt, protect the person). `prepare` computes original-side data once
+    per photo, kept in `prepared[name]` of the FaceReference (face: prepare(face_ref, original)) or the
+    Reference (frame: prepare(reference, original, faces)). `plain` names what a breach protects."""
+
+    name: str
+    fn: Callable[..., Any]
+    better: str
+    label: str
+    fmt: str
+    doc: str
+    plain: str
+    scope: str = "face"
+    limit: Param | None = None
+    missing_breaks: bool = False
+    prepare: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.better not in ("higher", "lower") or self.scope not in ("face", "frame"):
+            raise ValueError(f"measure {self.name}: better={self.better!r}, scope={self.scope!r}")
+
+    def worse(self, a: float, b: float) -> float:
+        """The worse of two values of this measure."""
+        return min(a, b) if self.better == "higher" else max(a, b)
+
+    def within(self, value: float | None, limit: float) -> bool:
+        """Whether `value` keeps `limit` (a missing value keeps it unless missing_breaks)."""
+        if value is None:
+            return not self.missing_breaks
+        return value >= limit if self.better == "higher" else value <= limit
+
+    def show(self, value: float | None) -> str:
+        return "n/a" if value is None else self.fmt.format(value)
+
+
+MEASURES: dict[str, Measure] = {entry.name: entry for entry in (
+    Measure("identity", identity, "higher", "Identity (same person)", "{:.3f}",
+            identity.__doc__, "the likeness",
+            limit=Param(0.90, 0.0, 1.0, doc="lowest identity similarity to the original"),
+            missing_breaks=True),
+    Measure("drift", drift, "lower", "Features moved", "{:.1%}", drift.__doc__, "the features' positions",
+            limit=Param(0.03, 0.0, 1.0, doc="largest landmark drift, share of inter-ocular distance"),
+            missing_breaks=True),
+    Measure("skin_de_mean", skin_de_mean, "lower", "Skin tone shift, mean dE", "{:.2f}",
+            skin_de_mean.__doc__, "the skin tone",
+            limit=Param(2.0, 0.0, 20.0, doc="largest mean skin-tone shift (dE2000)")),
+    Measure("skin_de_p95", skin_de_p95, "lower", "Skin tone shift, 95% dE", "{:.2f}",
+            skin_de_p95.__doc__, "the skin tone",
+            limit=Param(5.0, 0.0, 40.0, doc="largest 95th-percentile skin-tone shift (dE2000)")),
+    Measure("texture", texture, "higher", "Texture kept", "{:.0%}", texture.__doc__, "the skin texture",
+            limit=Param(0.70, 0.0, 1.0, doc="lowest share of fine skin texture kept"), missing_breaks=True),
+    Measure("spill", spill, "lower", "Spill outside the edits", "{:.2%}", spill.__doc__,
+            "the area outside the edit", scope="frame",
+            limit=Param(0.005, 0.0, 1.0, doc="largest share of pixels changed outside the edit's mask")),
+    Measure("changed_area", changed_area, "lower", "Area changed", "{:.1%}", changed_area.__doc__,
+            "the photo as a whole", scope="frame"),
+)}
+
+FACE_MEASURES = {name: entry for name, entry in MEASURES.items() if entry.scope == "face"}
+FRAME_MEASURES = {name: entry for name, entry in MEASURES.items() if entry.scope == "frame"}
 
 
 def measure(ref: Reference, current: np.ndarray, *, touched: np.ndarray | None = None,
@@ -245,34 +321,33 @@ def measure(ref: Reference, current: np.ndarray, *, touched: np.ndarray | None =
     Returns {"faces": [{measure: value, ...} per face], "frame": {measure: value}}. A value of None
     means the measure could not be taken (no model, face lost, no mask).
     """
+    wanted = [entry for name, entry in MEASURES.items() if names is None or name in names]
     faces = []
     for face_ref in ref.faces:
-        values: dict[str, object] = {}
         view = FaceView(face_ref, current)
-        for name, function in FACE_MEASURES.items():
-            if names is not None and name not in names:
-                continue
-            value = function(face_ref, view)
-            values.update(value if isinstance(value, dict) else {name: value})
-        faces.append(values)
-    view = FrameView(ref, current, touched, changed_box)
-    frame = {name: function(view) for name, function in FRAME_MEASURES.items() if names is None or name in names}
-    return {"faces": faces, "frame": frame}
+        values = {entry.name: entry.fn(face_ref, view) for entry in wanted if entry.scope == "face"}
+        faces.append({name: value for name, value in values.items() if value is not NOT_TAKEN})
+    frame_view = FrameView(ref, current, touched, changed_box)
+    frame = {entry.name: entry.fn(frame_view) for entry in wanted if entry.scope == "frame"}
+    return {"faces": faces, "frame": {name: value for name, value in frame.items() if value is not NOT_TAKEN}}
 
 
 def worst(metrics: dict) -> dict[str, float | None]:
-    """Flatten to one value per measure: the worst face for each (lowest identity, highest dE ...)."""
-    higher_is_better = {"identity", "texture"}
-    flat: dict[str, float | None] = dict(metrics.get("frame", {}))
+    """Flatten to one value per measure: the worst face for each (lowest identity, highest dE ...).
+
+    Measures this version does not declare (an older record's) are passed over."""
+    flat: dict[str, float | None] = {name: value for name, value in metrics.get("frame", {}).items()
+                                     if name in MEASURES}
     for values in metrics.get("faces", []):
         for name, value in values.items():
+            if name not in MEASURES:
+                continue
             if name not in flat:
                 flat[name] = value
             elif value is None or flat[name] is None:
                 flat[name] = None
             else:
-                pick = min if name in higher_is_better else max
-                flat[name] = pick(flat[name], value)
+                flat[name] = MEASURES[name].worse(flat[name], value)
     return flat
 
 
@@ -282,22 +357,22 @@ def verdict(flat: dict[str, float | None], budget) -> str:
     identity_value = flat.get("identity")
     if identity_value is None:
         parts.append("no face measured")
-    elif identity_value >= budget.identity_min:
+    elif identity_value >= budget["identity"]:
         parts.append(f"same person (identity {identity_value:.2f})")
     elif identity_value >= 0.363:
         parts.append(f"looks less like the original (identity {identity_value:.2f}, "
-                     f"budget {budget.identity_min:.2f})")
+                     f"budget {budget['identity']:.2f})")
     else:
         parts.append(f"NOT recognisably the same person (identity {identity_value:.2f})")
     tone = flat.get("skin_de_mean")
     if tone is not None:
         words = ("unchanged" if tone <= 1.0 else
-                 "barely shifted" if tone <= budget.skin_de_mean_max else "SHIFTED beyond budget")
+                 "barely shifted" if tone <= budget["skin_de_mean"] else "SHIFTED beyond budget")
         parts.append(f"skin tone {words} (dE {tone:.1f})")
     kept = flat.get("texture")
     if kept is not None:
         parts.append(f"texture kept {min(kept, 9.99):.0%}")
     moved = flat.get("drift")
-    if moved is not None and moved > budget.drift_max:
+    if moved is not None and moved > budget["drift"]:
         parts.append(f"features moved ({moved:.1%} of eye distance)")
     return ", ".join(parts)

@@ -1,11 +1,11 @@
 """Presets: TOML files -> validated, hashed steps, budget and output options.
 
-Schema (version 1)::
+Schema (version 2)::
 
-    schema = 1
+    schema = 2
     description = "one line"
     [output]            format = "jpeg"|"tiff"|"png"|"same", quality = 1..100, suffix = "..."
-    [budget]            any Budget limit, e.g. identity_min = 0.92
+    [budget]            a limit for any budgeted measure (measure.MEASURES), e.g. identity = 0.92
     [limits]            lower hard maxima: "skin" = 0.4 (strength) or "skin.amount" = 0.6 (parameter)
     [[steps]]           edit = "skin", strength = 0.5, [steps.params] amount = 0.5
 
@@ -28,7 +28,10 @@ from . import edits
 from .budget import Budget
 from .params import Param, ParamError, build, param
 
-SCHEMA = 1
+SCHEMA = 2
+# Schema 1 named budget limits after the measure plus its side; schema 2 names the measure alone.
+_SCHEMA_1_BUDGET = {"identity_min": "identity", "drift_max": "drift", "skin_de_mean_max": "skin_de_mean",
+                    "skin_de_p95_max": "skin_de_p95", "texture_min": "texture", "spill_max": "spill"}
 DEFAULT = "natural"
 
 
@@ -188,15 +191,16 @@ def _parse(text: str, *, name: str, source: str) -> Preset:
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{source}: not valid TOML: {error}") from None
     _expect_keys(data, {"schema", "description", "output", "budget", "limits", "steps"}, source)
-    if data.get("schema") != SCHEMA:
+    if data.get("schema") not in (1, SCHEMA):
         raise PresetError(f"{where('schema')}: schema {data.get('schema')!r} is not supported "
-                          f"(this version reads schema {SCHEMA})")
+                          f"(this version reads schemas 1 and {SCHEMA})")
     lowered = _limits(data.get("limits", {}), where)
     steps = tuple(_step(raw, i, lowered, where) for i, raw in enumerate(data.get("steps", [])))
     seen = [s.edit for s in steps]
     if len(seen) != len(set(seen)):
         raise PresetError(f"{source}: an edit appears twice in steps ({', '.join(seen)})")
-    budget = build(Budget, data.get("budget", {}), where("budget"))
+    budget = Budget.of(data.get("budget", {}), where("budget"),
+                       aliases=_SCHEMA_1_BUDGET if data["schema"] == 1 else None)
     output = build(Output, data.get("output", {}), where("output"))
     if output.format not in Output.FORMATS:
         raise PresetError(f"{where('output.format')}: {output.format!r} is not one of "

@@ -66,7 +66,7 @@ def describe(steps: list[dict], summary: dict, budget: dict) -> str:
     identity = summary.get("identity")
     if identity is None:
         check = "identity check: no face measured"
-    elif identity >= budget.get("identity_min", 0.9):
+    elif identity >= budget.get("identity", budget.get("identity_min", 0.9)):   # schema-1 records too
         check = "identity check: same person"
     else:
         check = "identity check: FAILED, please review"

@@ -40,7 +40,26 @@ def test_back_off_drops_step_that_always_breaks():
     assert found.strength == 0.0 and found.outcome is None and found.bound_by == ["texture"]
 
 
-@pytest.mark.parametrize("name", ["identity_min", "texture_min"])
+@pytest.mark.parametrize("name", ["identity", "texture"])
 def test_limits_table_lists_minimums(name):
-    kind, limit = Budget().limits()[name.replace("_min", "")]
-    assert kind == "min" and limit == getattr(Budget(), name)
+    kind, limit = Budget().table()[name]
+    assert kind == "min" and limit == Budget()[name]
+
+
+def test_the_budget_accepts_exactly_the_budgeted_measures():
+    from retouch.measure import MEASURES
+    from retouch.params import ParamError
+    budgeted = {name for name, entry in MEASURES.items() if entry.limit is not None}
+    assert set(Budget().limits) == budgeted
+    assert Budget.of({"identity": 0.95}, "p.toml:3: budget")["identity"] == 0.95
+    with pytest.raises(ParamError, match=r"p\.toml:3: budget: 'changed_area' is not a measure with a budget"):
+        Budget.of({"changed_area": 0.1}, "p.toml:3: budget")
+    with pytest.raises(ParamError, match=r"budget\.identity_min: 1\.5 is outside"):
+        Budget.of({"identity_min": 1.5}, "budget", aliases={"identity_min": "identity"})
+
+
+def test_worst_follows_each_measures_direction_and_skips_unknown_measures():
+    from retouch.measure import worst
+    metrics = {"faces": [{"identity": 0.95, "skin_de_mean": 1.0, "old_measure": 3},
+                         {"identity": 0.91, "skin_de_mean": 0.5}], "frame": {"spill": 0.001}}
+    assert worst(metrics) == {"identity": 0.91, "skin_de_mean": 1.0, "spill": 0.001}

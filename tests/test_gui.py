@@ -208,7 +208,7 @@ def test_opening_a_folder_shows_the_first_photo_with_its_measures(qtbot, window,
     assert window.entry.name == "astronaut.jpg"
     assert window.view.before is not None and window.view.after is not None
     flat = worst(window.result.metrics)
-    assert flat["identity"] >= window.base.budget.identity_min
+    assert flat["identity"] >= window.base.budget["identity"]
     rows = measure_rows(flat, window.base.budget)
     assert [r[0] for r in rows][:2] == ["Identity (same person)", "Skin tone shift, mean dE"]
     assert window.measures.table.item(0, 1).text() == rows[0][1]

@@ -41,7 +41,7 @@ def test_user_preset_from_a_path(tmp_path):
 
 @pytest.mark.parametrize("body, fragment", [
     ('schema = 1\ncolour = "red"\n', "unknown key 'colour'"),
-    ('schema = 2\n', "schema 2 is not supported"),
+    ('schema = 3\n', "schema 3 is not supported"),
     ('schema = 1\n[[steps]]\nedit = "warp"\n', "unknown edit 'warp'"),
     ('schema = 1\n[[steps]]\nedit = "skin"\nstrength = 5\n', "outside the range"),
     ('schema = 1\n[[steps]]\nedit = "skin"\nstrenght = 0.2\n', "unknown key 'strenght'"),
@@ -97,3 +97,9 @@ def test_presets_are_installed_with_the_package(tmp_path):
     code = "from retouch import presets; print(presets.load('natural').name)"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.stdout.strip() == "natural", out.stderr
+
+
+def test_a_schema_1_preset_reads_its_budget_under_the_measure_names():
+    preset = presets.parse('schema = 1\n[budget]\nidentity_min = 0.95\nspill_max = 0.001\n', name="old",
+                           source="old.toml")
+    assert preset.budget["identity"] == 0.95 and preset.budget["spill"] == 0.001
