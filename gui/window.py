@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QGroupBox, QHBoxLayo
                                QListWidget, QListWidgetItem, QMainWindow, QPushButton, QScrollArea,
                                QSplitter, QToolBar, QVBoxLayout, QWidget)
 
-from retouch import presets
+from retouch import presets, record
 from retouch.io import PhotoError
 from retouch.measure import verdict, worst
 from retouch.params import ParamError
+from retouch.pipeline import as_applied
 
-from . import jobs, session
+from . import jobs, photo_folder
 from .panels import EditPanel, MeasuresPanel
 from .settings import EditState, Spots, build_preset, controls, initial, largest_spot
 from .viewer import CompareView, qimage
@@ -74,7 +75,7 @@ class ReviewWindow(QMainWindow):
     def __init__(self, *, preset: str = presets.DEFAULT):
         super().__init__()
         self.base = presets.load(preset)
-        self.entries: list[session.Entry] = []
+        self.entries: list[photo_folder.Entry] = []
         self.index = -1
         self.folder: Path | None = None
         self.photos: dict[Path, PhotoState] = {}
@@ -246,7 +247,7 @@ class ReviewWindow(QMainWindow):
 
     def open_folder(self, folder: str | Path) -> None:
         try:
-            self.entries = session.discover(folder)
+            self.entries = photo_folder.discover(folder)
         except OSError as error:
             self.show_error(str(error))
             return
@@ -282,12 +283,12 @@ class ReviewWindow(QMainWindow):
             self.strip.setCurrentRow(max(self.index - 1, 0))
 
     @property
-    def entry(self) -> session.Entry | None:
+    def entry(self) -> photo_folder.Entry | None:
         return self.entries[self.index] if 0 <= self.index < len(self.entries) else None
 
-    def _photo(self, entry: session.Entry) -> PhotoState:
+    def _photo(self, entry: photo_folder.Entry) -> PhotoState:
         if entry.original not in self.photos:
-            self.photos[entry.original] = PhotoState(*initial(self.base, session.settings_of(entry.record)))
+            self.photos[entry.original] = PhotoState(*initial(self.base, record.settings_of(entry.record)))
         return self.photos[entry.original]
 
     def select(self, index: int) -> None:
@@ -420,7 +421,7 @@ class ReviewWindow(QMainWindow):
         preset = None
         if self.result is not None and self.result_serial == self.render_serial:
             try:
-                preset = jobs.as_applied(self.current_preset(), self.result.steps)
+                preset = as_applied(self.current_preset(), self.result.steps)
             except ParamError as error:
                 self.show_error(str(error))
         wanted = (entry.original, preset.digest if preset else None)
@@ -559,9 +560,9 @@ class ReviewWindow(QMainWindow):
             return
         self._store_review(entry, decision, comment)
 
-    def _store_review(self, entry: session.Entry, decision: str | None, comment: str) -> None:
+    def _store_review(self, entry: photo_folder.Entry, decision: str | None, comment: str) -> None:
         try:
-            session.review(entry, decision, comment)
+            photo_folder.review(entry, decision, comment)
         except (OSError, ValueError) as error:
             self.show_error(str(error))
             return
@@ -580,13 +581,13 @@ class ReviewWindow(QMainWindow):
         except ParamError as error:
             self.show_error(str(error))
             return
-        target = session.export_target(entry, self.entries, preset.output.format, preset.output.suffix)
+        target = photo_folder.export_target(entry, self.entries, preset.output.format, preset.output.suffix)
         self.serial += 1
         self.exports[self.serial] = entry.original
         self.show_message(f"exporting {entry.original.name} \u2192 {target}\u2026")
         self.worker.submit("export", self.serial, functools.partial(_export, entry, target, preset))
 
-    def _exported(self, entry: session.Entry, outcome) -> None:
+    def _exported(self, entry: photo_folder.Entry, outcome) -> None:
         entry.output = outcome.output
         entry.record = outcome.record
         self._photo(entry).dirty = False
@@ -598,7 +599,7 @@ class ReviewWindow(QMainWindow):
             if entry is self.entry:
                 self._show_review(entry)
 
-    def _show_review(self, entry: session.Entry) -> None:
+    def _show_review(self, entry: photo_folder.Entry) -> None:
         review = (entry.record or {}).get("review") or {}
         self.comment.setText(review.get("comment") or "")
         where = entry.output.name if entry.output else "not exported yet"
@@ -638,7 +639,7 @@ class ReviewWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _export(entry: session.Entry, target: Path, preset):
+def _export(entry: photo_folder.Entry, target: Path, preset):
     for _, outcome in jobs.export(entry.original, target, preset):
         yield "exported", (entry, outcome)
 

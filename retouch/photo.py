@@ -5,9 +5,12 @@ coordinates, end-exclusive, in the full-resolution frame.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]
@@ -25,6 +28,7 @@ class Photo:
     alpha: np.ndarray | None = None    # float32 HxW 0..1, kept aside and restored on PNG/TIFF output
     preview: np.ndarray | None = None  # uint8 RGB embedded preview (RAW), for fast proxies
     format: str = ""                   # source format name, e.g. "JPEG", "PNG", "TIFF", "RAW"
+    notes: tuple[str, ...] = ()        # what reading noticed and the record should say (e.g. frames left out)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -34,7 +38,7 @@ class Photo:
     def with_pixels(self, pixels: np.ndarray) -> "Photo":
         """Same metadata, new pixels (the original is never modified)."""
         return Photo(pixels, self.bit_depth, self.exif, self.icc, self.source, self.alpha,
-                     None, self.format)
+                     None, self.format, self.notes)
 
 
 @dataclass
@@ -61,6 +65,21 @@ class Region:
                 self.mask[y0 - self.box[1]:y1 - self.box[1], x0 - self.box[0]:x1 - self.box[0]]
         return out
 
+    def scaled(self, factor: float, size: tuple[int, int]) -> "Region":
+        """This region in its frame resized by `factor` to `size` (width, height), area-averaged."""
+        box = scaled_box(self.box, factor, size)
+        width, height = max(box[2] - box[0], 0), max(box[3] - box[1], 0)
+        if min(width, height, self.mask.size) == 0:
+            return Region(box, np.zeros((height, width), np.float32))
+        return Region(box, cv2.resize(self.mask, (width, height), interpolation=cv2.INTER_AREA))
+
+
+def scaled_box(box: Box, factor: float, size: tuple[int, int]) -> Box:
+    """`box` in a frame resized by `factor` to `size` (width, height): grown outward to whole pixels."""
+    x0, y0, x1, y1 = box
+    return (int(x0 * factor), int(y0 * factor),
+            min(size[0], math.ceil(x1 * factor)), min(size[1], math.ceil(y1 * factor)))
+
 
 @dataclass
 class Face:
@@ -77,6 +96,11 @@ class Face:
         """Distance between the eye centres (iris centres 468 and 473), in pixels."""
         return float(np.linalg.norm(self.landmarks[468] - self.landmarks[473]))
 
+    def scaled(self, factor: float, size: tuple[int, int]) -> "Face":
+        """This face in its frame resized by `factor` to `size`: box, landmarks and regions follow."""
+        return dataclasses.replace(self, box=scaled_box(self.box, factor, size), landmarks=self.landmarks * factor,
+                                   regions={name: region.scaled(factor, size) for name, region in self.regions.items()})
+
 
 @dataclass
 class Faces:
@@ -91,3 +115,9 @@ class Faces:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def scaled(self, factor: float, size: tuple[int, int]) -> "Faces":
+        """These faces for their frame resized by `factor` to `size` (width, height): landmarks, boxes,
+        region masks and the person matte follow it, without a new analysis (good enough for a draft)."""
+        person = None if self.person is None else cv2.resize(self.person, size, interpolation=cv2.INTER_AREA)
+        return Faces([face.scaled(factor, size) for face in self], person, size)

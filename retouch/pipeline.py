@@ -7,18 +7,26 @@ then measured against the ORIGINAL. Work happens in place on one Canvas and only
 (the original is copied once), so a face edit on a 24-megapixel frame costs the face, not the frame.
 If any budget limit breaks, the step's strength is lowered by bisection to the highest value that keeps
 every limit, or the step is dropped, and the report says so.
+
+The steps run as a Chain: one Link per step (its settings, its change at full effect, the canvas after
+it, its report). `retouch()` runs a chain once, in place; the app keeps a photo's chains between renders,
+so a new render re-runs only the steps from the first one that changed, and a step whose edit and params
+meet the same pixels as before (only its strength moved) is blended again without running its edit.
+There is one step loop in the project: Chain.run.
 """
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple
 
 import cv2
 import numpy as np
 
-from . import edits
+from . import edits, presets
 from .measure import Reference, measure, reference, worst
-from .budget import back_off
+from .budget import Budget, back_off
 from .edits._tone import union_box
 from .photo import Box, Faces, Photo
 from .presets import Preset, Step
@@ -181,6 +189,143 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
     return report
 
 
+class StepKey(NamedTuple):
+    """A step's settings as a run saw them (the budget too: the guard depends on it)."""
+
+    edit: str
+    strength: float
+    params: str
+    budget: Budget
+
+    @classmethod
+    def of(cls, step: Step, preset: Preset) -> "StepKey":
+        return cls(step.edit, step.strength, repr(step.params), preset.budget)
+
+
+def change_key(made_from: tuple, key: StepKey) -> tuple:
+    """What a step's change depends on: the pixels it meets, its edit and its params (no strength)."""
+    return made_from, key.edit, key.params
+
+
+@dataclass
+class Link:
+    """One step of a chain: its settings, its change at full effect on the pixels it met (`made_from`
+    names them; None when the chain does not keep changes), the canvas after it and its report."""
+
+    key: StepKey
+    made_from: tuple
+    change: edits.Change | str | None
+    canvas: Canvas
+    report: StepReport
+
+    @property
+    def change_key(self) -> tuple:
+        return change_key(self.made_from, self.key)
+
+    @property
+    def made_of(self) -> tuple:
+        """What the canvas after this step is made of: the change and the strength it was blended at."""
+        return self.change_key, self.report.applied
+
+
+def shared_steps(keys: list[StepKey], links: list[Link]) -> int:
+    """How many steps from the start `links` already ran with these keys."""
+    shared = 0
+    while shared < min(len(keys), len(links)) and links[shared].key == keys[shared]:
+        shared += 1
+    return shared
+
+
+def known_changes(*chains: "Chain") -> dict[tuple, edits.Change | str]:
+    """Every change the chains keep, by what it depends on (change_key)."""
+    return {link.change_key: link.change for chain in chains for link in chain.links if link.change is not None}
+
+
+@dataclass
+class Chain:
+    """A photo's steps as links. With `keep` (an interactive photo) each link keeps its own canvas and
+    change, so a later run re-runs only what changed; without (a file being retouched once) every step
+    works on one canvas in place and nothing is kept but the reports."""
+
+    keep: bool = True
+    start: Canvas | None = None          # the canvas before the first step (default: a copy of the photo)
+    links: list[Link] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)    # each edit's last run time here
+
+    def run(self, photo: Photo, faces: Faces, preset: Preset, ref: Reference | None, *,
+            known: dict[tuple, edits.Change | str] | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> int:
+        """Bring the chain up to `preset` on `photo`; the number of steps kept whole from the last run.
+
+        The longest prefix shared with the last run is kept; every later step runs again, taking its
+        change from `known` (see known_changes) when the same edit and params met the same pixels."""
+        steps = self.steps(photo, faces, preset, ref, known=known)
+        shared = next(steps)
+        for index, step in steps:
+            if progress:
+                progress(step.edit, index, len(preset.steps))
+        return shared
+
+    def steps(self, photo: Photo, faces: Faces, preset: Preset, ref: Reference | None, *,
+              known: dict[tuple, edits.Change | str] | None = None) -> Iterator:
+        """run() one step at a time: yields the number of steps kept whole, then (index, step) before
+        each step that runs (a caller may stop between steps)."""
+        keys = [StepKey.of(step, preset) for step in preset.steps]
+        shared = shared_steps(keys, self.links) if self.keep else 0
+        del self.links[shared:]
+        yield shared
+        for index, (step, key) in enumerate(zip(preset.steps[shared:], keys[shared:]), shared):
+            yield index, step
+            made_from = self.links[-1].made_of if self.links else ()
+            if self.links:
+                canvas = self.links[-1].canvas.copy() if self.keep else self.links[-1].canvas
+            else:
+                canvas = self.canvas(photo)
+            change = (known or {}).get(change_key(made_from, key))
+            if change is None:
+                began = time.perf_counter()
+                change = step_change(step, photo, canvas, faces)
+                self.seconds[step.edit] = time.perf_counter() - began
+            report = run_step(step, photo, canvas, faces, ref, preset, change=change)
+            self.links.append(Link(key, made_from, change if self.keep else None, canvas, report))
+
+    def canvas(self, photo: Photo) -> Canvas:
+        """The canvas after the last step (before any: `start`, else a copy of the photo's pixels)."""
+        if self.links:
+            return self.links[-1].canvas
+        return self.start if self.start is not None else Canvas.of(photo.pixels)
+
+    @property
+    def reports(self) -> list[StepReport]:
+        return [link.report for link in self.links]
+
+    def result(self, photo: Photo, faces: Faces, preset: Preset, ref: Reference | None) -> Result:
+        """The Result of the chain's last run: its pixels, reports, measures (the last step's that
+        measured the pixels now current, else measured now) and warnings."""
+        canvas = self.canvas(photo)
+        measured = [report.metrics for report in self.reports if report.metrics]
+        metrics = (measured[-1] if measured else {} if ref is None else
+                   measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
+        warnings = [] if len(faces) else ["no face found: face edits skipped"]
+        warnings += [f"{report.edit} skipped: {report.note}" for report in self.reports
+                     if report.status == "skipped" and report.note not in QUIET_SKIPS]
+        return Result(canvas.pixels, self.reports, metrics, warnings, faces, preset)
+
+
+def as_applied(preset: Preset, reports: list[StepReport]) -> Preset:
+    """`preset` with every step at the strength the guard applied (steps it dropped or skipped left
+    out): what the 100% view retouches at full resolution without measuring again."""
+    applied = {report.edit: report.applied for report in reports if report.applied > 0}
+    steps = tuple(dataclasses.replace(step, strength=applied[step.edit])
+                  for step in preset.steps if step.edit in applied)
+    narrowed = dataclasses.replace(preset, steps=steps)
+    return dataclasses.replace(narrowed, digest=presets.digest(narrowed))
+
+
+# Reasons a step has nothing to do that are no news to the photographer.
+QUIET_SKIPS = ("no face found", "nothing to change", "strength 0")
+
+
 def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: bool = True,
             progress: Callable[[str, int, int], None] | None = None, in_place: bool = False) -> Result:
     """Run every step of `preset` on `photo` (never modified) and return the Result.
@@ -189,27 +334,15 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     computed only when a step works on the whole person (background): it is the costliest analysis. With
     `guard=False` nothing is measured or backed off (used only to time the guard's cost). With
     `in_place=True` the caller hands over `photo`'s pixels (it is done with the original's: a file is
-    being retouched into another), and they are retouched in their own buffer, sparing a full-frame copy
-    (288 MB at 24 MP): the measures keep what they need of the original in their Reference.
+    being retouched into another), and they are retouched in their own buffer, sparing a full-frame copy:
+    the measures keep what they need of the original in their Reference.
     """
     if faces is None:
         from .face import analyse
         faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
-    warnings = [] if len(faces) else ["no face found: face edits skipped"]
     ref = reference(photo.pixels, faces) if guard else None
-    canvas = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
-              else Canvas.of(photo.pixels))
-    reports, metrics = [], None
-    for index, step in enumerate(preset.steps):
-        if progress:
-            progress(step.edit, index, len(preset.steps))
-        report = run_step(step, photo, canvas, faces, ref, preset)
-        reports.append(report)
-        if report.metrics:
-            metrics = report.metrics          # measured on exactly the pixels now current
-        if report.status == "skipped" and report.note not in ("no face found", "nothing to change", "strength 0"):
-            warnings.append(f"{step.edit} skipped: {report.note}")
-    if metrics is None:
-        metrics = ({} if ref is None else
-                   measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
-    return Result(canvas.pixels, reports, metrics, warnings, faces, preset)
+    start = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
+             else Canvas.of(photo.pixels))
+    chain = Chain(keep=False, start=start)
+    chain.run(photo, faces, preset, ref, progress=progress)
+    return chain.result(photo, faces, preset, ref)

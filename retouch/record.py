@@ -28,14 +28,79 @@ def edit_words(name: str) -> str:
     return edit.words if edit is not None and edit.words else name
 
 
+def edit_versions(preset_summary: dict) -> dict[str, int]:
+    """The params version of each edit of a preset's summary (so old records can be migrated)."""
+    from . import edits
+    known = edits.load_all()
+    return {step["edit"]: known[step["edit"]].version for step in preset_summary.get("steps", [])
+            if step.get("edit") in known}
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+RECORD_SUFFIX = ".retouch.json"
 
 
 def sidecar_paths(output: str | Path) -> tuple[Path, Path]:
     """(JSON record path, XMP sidecar path) for an output file."""
     output = Path(output)
-    return output.with_name(output.name + ".retouch.json"), output.with_name(output.name + ".xmp")
+    return output.with_name(output.name + RECORD_SUFFIX), output.with_name(output.name + ".xmp")
+
+
+def output_of(record_path: str | Path) -> Path:
+    """The output file a JSON record (NAME.EXT.retouch.json) belongs to."""
+    record_path = Path(record_path)
+    return record_path.with_name(record_path.name[:-len(RECORD_SUFFIX)])
+
+
+def find_outputs(folder: str | Path, *, recursive: bool = False) -> list[Path]:
+    """Every output in `folder` (and its subfolders with `recursive`) that has a JSON record beside it,
+    sorted by path."""
+    folder = Path(folder)
+    records = folder.rglob("*" + RECORD_SUFFIX) if recursive else folder.glob("*" + RECORD_SUFFIX)
+    return sorted((output_of(path) for path in records), key=lambda path: path.relative_to(folder).as_posix())
+
+
+def original_of(entry: dict, output: str | Path) -> Path | None:
+    """The original a record names (None when it names none); a relative path is tried from the current
+    folder, then from the output's folder."""
+    named = (entry.get("input") or {}).get("path") if isinstance(entry, dict) else None
+    if not isinstance(named, str) or not named:
+        return None
+    path = Path(named)
+    if path.is_absolute() or path.exists():
+        return path
+    return Path(output).parent / path
+
+
+def settings_of(entry: dict | None) -> dict[str, dict]:
+    """The steps an output was made with: {edit: {"strength": s, "params": {...}}} in pipeline order,
+    with params saved by an older version of an edit migrated to today's names (the record keeps each
+    edit's params version). JSON turned the params' tuples into lists; they are turned back so the
+    Params validate the same. Edits not installed here keep their params as saved."""
+    if not entry:
+        return {}
+    from . import edits
+    settings = entry.get("preset", {}).get("settings", {})
+    versions = entry.get("preset", {}).get("versions", {})
+    known = edits.load_all()
+    found = {}
+    for step in settings.get("steps", []):
+        if "edit" not in step:
+            continue
+        params = {key: _tuples(value) for key, value in step.get("params", {}).items()}
+        edit = known.get(step["edit"])
+        saved = versions.get(step["edit"], 1)
+        if edit is not None and saved != edit.version:
+            params = edit.migrate(saved, params)
+        found[step["edit"]] = {"strength": step.get("strength"), "params": params}
+    return found
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def build(result_dict: dict, *, input_path: str | Path, input_sha256: str, output_path: str | Path,
@@ -47,7 +112,7 @@ def build(result_dict: dict, *, input_path: str | Path, input_sha256: str, outpu
         "input": {"path": str(input_path), "sha256": input_sha256},
         "output": {"path": Path(output_path).name},
         "preset": {"name": result_dict["preset"], "digest": result_dict["preset_digest"],
-                   "settings": preset_summary},
+                   "settings": preset_summary, "versions": edit_versions(preset_summary)},
         "faces": result_dict["faces"],
         "steps": result_dict["steps"],
         "metrics": result_dict["metrics"],

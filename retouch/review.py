@@ -42,7 +42,6 @@ THUMB_QUALITY = 80
 CLIENT_DECISIONS = ("approved", "needs changes")
 IMAGES = "images"
 _OUR_IMAGE = re.compile(r"\d{4}\.(before|after|thumb)\.jpg")
-_RECORD_SUFFIX = ".retouch.json"
 
 
 class ReviewError(ValueError):
@@ -185,18 +184,6 @@ def render_page(title: str, gallery_id: str, photos: list[GalleryPhoto],
 
 # ---------------------------------------------------------------------------------------------- outputs
 
-def find_outputs(out_dir: str | Path) -> list[Path]:
-    """Every output under OUT_DIR that has an edit record, sorted by relative path."""
-    out_dir = Path(out_dir)
-    outputs = [path.with_name(path.name[:-len(_RECORD_SUFFIX)]) for path in out_dir.rglob("*" + _RECORD_SUFFIX)]
-    return sorted(outputs, key=lambda path: path.relative_to(out_dir).as_posix())
-
-
-def _original_path(entry: dict) -> Path | None:
-    path = (entry.get("input") or {}).get("path")
-    return Path(path) if isinstance(path, str) and path else None
-
-
 def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tuple[GalleryPhoto, tuple[int, int]]:
     """Write one photo's web images and thumbnail; returns it and its thumbnail size.
 
@@ -214,7 +201,7 @@ def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tu
     thumb = after_image.resize(fit_size(*size, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
     write_bytes_atomic(images / f"{number:04d}.thumb.jpg", jpeg_bytes(thumb, quality=THUMB_QUALITY))
     note = ""
-    original = _original_path(entry)
+    original = record.original_of(entry, output)
     try:
         if original is None:
             raise PhotoError("the edit record does not name the original")
@@ -238,9 +225,9 @@ def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | 
     out_dir, gallery_dir = Path(out_dir), Path(gallery_dir)
     if not out_dir.is_dir():
         raise ReviewError(f"{out_dir}: not a folder")
-    outputs = find_outputs(out_dir)
+    outputs = record.find_outputs(out_dir, recursive=True)
     if not outputs:
-        raise ReviewError(f"{out_dir}: no retouched photos with edit records (*{_RECORD_SUFFIX}) found")
+        raise ReviewError(f"{out_dir}: no retouched photos with edit records (*{record.RECORD_SUFFIX}) found")
     images = gallery_dir / IMAGES
     images.mkdir(parents=True, exist_ok=True)
     photos, thumb_sizes, skipped = [], [], []

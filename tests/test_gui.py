@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel  # noqa: E402
 from retouch import presets, record  # noqa: E402
 from retouch.measure import worst  # noqa: E402
 
-from gui import session  # noqa: E402
+from gui import photo_folder  # noqa: E402
 from gui.panels import EditPanel, explain, measure_rows  # noqa: E402
 from gui.settings import Spots, build_preset, controls, initial  # noqa: E402
 from gui.window import ReviewWindow  # noqa: E402
@@ -93,7 +93,7 @@ def test_the_qt_binding_keeps_its_references_to_none(qapp):
     ({"steps": [{"status": "dropped"}], "review": {"decision": "approved"}}, "", "approved"),
 ])
 def test_badge_says_the_most_important_thing(entry_record, problem, expected):
-    assert session.badge(entry_record, problem) == expected
+    assert photo_folder.badge(entry_record, problem) == expected
 
 
 def test_discover_pairs_outputs_with_their_originals(tmp_path, astronaut_rgb):
@@ -108,10 +108,10 @@ def test_discover_pairs_outputs_with_their_originals(tmp_path, astronaut_rgb):
     entry = record.build(result, input_path=originals / "a.jpg", input_sha256="", output_path=outputs / "a.jpg",
                          preset_summary={"steps": [{"edit": "skin", "strength": 0.3, "params": {}}]})
     record.write(entry, outputs / "a.jpg")
-    entries = session.discover(outputs)
+    entries = photo_folder.discover(outputs)
     assert [(e.original, e.output, e.badge) for e in entries] == [
         (originals / "a.jpg", outputs / "a.jpg", "backed off"), (outputs / "stray.png", None, "original")]
-    assert session.settings_of(entries[0].record) == {"skin": {"strength": 0.3, "params": {}}}
+    assert record.settings_of(entries[0].record) == {"skin": {"strength": 0.3, "params": {}}}
 
 
 def test_every_slider_ends_at_the_declared_hard_maximum(qtbot):
@@ -294,7 +294,7 @@ def test_approve_exports_and_stores_the_decision_in_the_record(qtbot, window, fo
     _select(qtbot, window, "astronaut.jpg")
     window.comment.setText("lovely, keep the freckles")
     window.approve()
-    target = folder / session.EXPORT_FOLDER / "astronaut.jpg"
+    target = folder / photo_folder.EXPORT_FOLDER / "astronaut.jpg"
     qtbot.waitUntil(lambda: window.entry.badge == "approved", timeout=RENDER_MS)
     stored = record.read(target)
     assert stored["review"]["decision"] == "approved" and stored["review"]["source"] == "photographer"
@@ -315,7 +315,7 @@ def test_approve_exports_and_stores_the_decision_in_the_record(qtbot, window, fo
 
 
 def test_reopening_the_export_folder_restores_settings_and_decision(qtbot, window, folder):
-    _measured(qtbot, window, lambda: window.open_folder(folder / session.EXPORT_FOLDER))
+    _measured(qtbot, window, lambda: window.open_folder(folder / photo_folder.EXPORT_FOLDER))
     entry = window.entry
     assert entry.original == folder / "astronaut.jpg" and entry.badge == "approved"
     assert window.panel.sliders["light"]["strength"].value() == 0.0

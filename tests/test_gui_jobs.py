@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from retouch import presets
-from retouch.pipeline import StepReport, retouch
+from retouch.pipeline import StepReport, as_applied, retouch
 
 from gui import jobs
 from gui.settings import build_preset, initial
@@ -112,7 +112,7 @@ def test_full_resolution_uses_the_strengths_the_guard_applied():
     assert [step.edit for step in full.steps] == ["blemish", "skin", "light"]
     reports = [StepReport(step.edit, step.strength, applied, "applied" if applied else "dropped")
                for step, applied in zip(full.steps, [0.6, 0.0, 0.25])]
-    applied = jobs.as_applied(full, reports)
+    applied = as_applied(full, reports)
     assert [(s.edit, s.strength) for s in applied.steps] == [("blemish", 0.6), ("light", 0.25)]
     assert applied.step("blemish").params.spots == ((200.0, 100.0, 4.0),)     # full-resolution spots
     assert applied.digest == presets.digest(applied) != full.digest

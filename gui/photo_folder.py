@@ -20,7 +20,6 @@ from retouch.batch import output_names
 from retouch.io import SUPPORTED_SUFFIXES
 
 EXPORT_FOLDER = "retouched"
-RECORD_SUFFIX = ".retouch.json"
 
 # Badge words, most important first: the thumbnail shows the first that applies.
 BADGES = ("failed", "approved", "rejected", "needs changes", "no face", "backed off", "retouched", "original")
@@ -78,21 +77,9 @@ def _read_record(output: Path) -> dict | None:
         return None
 
 
-def _input_of(entry_record: dict, record_path: Path) -> Path:
-    """The original named by a record; a relative path is tried from the cwd, then from the record's folder."""
-    named = Path(entry_record.get("input", {}).get("path", ""))
-    if named.is_absolute() or named.exists():
-        return named
-    return record_path.parent / named
-
-
 def _outputs(folder: Path) -> list[tuple[Path, dict | None, Path]]:
     """(output, record or None when unreadable, record path) for every record in `folder`."""
-    found = []
-    for record_path in sorted(folder.glob("*" + RECORD_SUFFIX)):
-        output = record_path.with_name(record_path.name[:-len(RECORD_SUFFIX)])
-        found.append((output, _read_record(output), record_path))
-    return found
+    return [(output, _read_record(output), record.sidecar_paths(output)[0]) for output in record.find_outputs(folder)]
 
 
 def discover(folder: str | Path) -> list[Entry]:
@@ -106,8 +93,8 @@ def discover(folder: str | Path) -> list[Entry]:
             entries.append(Entry(output, output, None, f"{record_path.name}: edit record unreadable"))
             used.add(output.resolve())
             continue
-        original = _input_of(entry_record, record_path)
-        problem = "" if original.is_file() else f"{output.name}: original {original} not found"
+        original = record.original_of(entry_record, output) or output
+        problem = "" if original.is_file() and original != output else f"{output.name}: original {original} not found"
         entries.append(Entry(original, output, entry_record, problem))
         used.update({output.resolve(), original.resolve()})
     exported = {}
@@ -115,7 +102,9 @@ def discover(folder: str | Path) -> list[Entry]:
     if export_folder.is_dir():
         for output, entry_record, record_path in _outputs(export_folder):
             if entry_record is not None:
-                exported[_input_of(entry_record, record_path).resolve()] = (output, entry_record)
+                original = record.original_of(entry_record, output)
+                if original is not None:
+                    exported[original.resolve()] = (output, entry_record)
     for path in sorted(p for p in folder.iterdir() if is_photo(p) and p.resolve() not in used):
         output, entry_record = exported.get(path.resolve(), (None, None))
         entries.append(Entry(path, output, entry_record))
@@ -130,23 +119,6 @@ def export_target(entry: Entry, entries: list[Entry], output_format: str, suffix
     names = output_names([PurePosixPath(e.original.name) for e in entries if e.output is None],
                          output_format, suffix)
     return entry.original.parent / EXPORT_FOLDER / names[PurePosixPath(entry.original.name)].name
-
-
-def settings_of(entry_record: dict | None) -> dict[str, dict]:
-    """The steps an output was made with: {edit: {"strength": s, "params": {...}}} in pipeline order.
-
-    JSON turned the params' tuples into lists; they are turned back so the Params validate the same.
-    """
-    if not entry_record:
-        return {}
-    steps = entry_record.get("preset", {}).get("settings", {}).get("steps", [])
-    return {step["edit"]: {"strength": step.get("strength"),
-                           "params": {k: _tuples(v) for k, v in step.get("params", {}).items()}}
-            for step in steps if "edit" in step}
-
-
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def review(entry: Entry, decision: str | None, comment: str) -> dict:
