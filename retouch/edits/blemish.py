@@ -27,13 +27,13 @@ strength may reach 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 import cv2
 import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
-from ..color import from_lab, to_lab
+from ..color import from_lab, to_lab, to_linear
 from ..io import shrink
 from ..params import Param, ParamError, declarations, param
 from ..photo import Box, Face, Faces, Photo
@@ -42,7 +42,7 @@ from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_s
 
 # All sizes in inter-ocular distances unless named _PX.
 TEXTURE_SIZE = 0.03        # sigma splitting tone from texture (pores) when healing
-FRECKLE_GAP = 0.1          # spots whose footprints come this close belong to one group
+FRECKLE_GAP = 0.1          # marks whose footprints come this close belong to one group
 SURROUND = 2.0             # the surround's blur sigma, in detection sigmas
 SMOOTHING_PX = 0.6         # smallest detection sigma: below it is pixel noise
 HALF_MAX_RADIUS = 1.18     # half-maximum radius of a Gaussian, in sigmas (sqrt(2 ln 2))
@@ -54,6 +54,22 @@ THRESHOLDS = (9.0, 3.0)    # how far (noise units) a spot must stand out, at sen
 TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
 WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
+# Judging a mark (working-scale px, or shares of the mark's radius). Calibrated on marks planted as
+# absorbers in linear light on the four test portraits (tests/_planted.py) and on Obama's real mole.
+RED_TEMPORARY = 0.35       # redness from which a mark reads as blood (inflamed) rather than pigment
+RED_PIGMENT = 0.2          # redness below which a darker mark reads as pigment; in between: kept, unclear
+RED_SPAN = 0.3             # redness past a line that makes a judgement certain
+CENTRE_SIGMA_PX = 0.6      # a mark's colour is read with a Gaussian weight of at least this sigma ...
+RING_RADII = (1.0, 2.0)    # ... against the skin between these radii (plus RING_PX) around it
+RING_PX = (1.5, 3.5)
+RING_FEWEST = 6            # clean skin pixels the ring needs
+SHARP_MEASURABLE = 2.0     # px: below this half-maximum radius a mark's edge is the lens's, not the mark's
+EDGE_SPAN = 0.1            # edge_falloff past SHARP_EDGE that makes it certain
+SHARP_EDGE = 0.0           # edge_falloff at most this: sharply bounded (soft spots give 0.03-0.4, moles
+                           # -0.07-0.1 on the planted set: only a clean edge overrules a red colour)
+HIGHLIGHT = 0.03           # optical density of a raised spot's highlight (3% more light than the skin)
+FADE_MARGIN = 1.0          # an inflamed spot fades out: its hole reaches this many radii past its footprint
+NEAR_PX = 2.0              # a chosen point names a mark within this far of its footprint (full-res px)
 _STENCIL_STEP = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))   # biharmonic holes this close interact
 _STENCIL_REACH = np.uint8([[0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0]])
 
@@ -75,27 +91,43 @@ def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[flo
 
 @dataclass(frozen=True)
 class Params:
-    sensitivity: float = param(0.5, 0.0, 1.0, doc="how faint a spot may be and still be healed: 0 only strong "
-                               "marks, 1 faint ones too (relative to the skin's own noise)")
-    min_size: float = param(0.008, 0.0, 0.05, doc="smallest spot radius healed, share of the inter-ocular "
-                            "distance (smaller detail is pores and texture)")
+    sensitivity: float = param(0.75, 0.0, 1.0, doc="how faint a mark may be and still be found: 0 only strong "
+                               "marks, 1 faint ones too (relative to the skin's own noise); what is found is "
+                               "then judged by kind")
+    min_size: float = param(0.008, 0.0, 0.05, doc="smallest mark radius, share of the inter-ocular distance "
+                            "(smaller detail is pores and texture)")
     max_size: float = param(0.05, 0.005, 0.2, hard_max=0.08,
-                            doc="largest spot radius healed, share of the inter-ocular distance; larger marks "
-                                "(moles, scars) are kept: hard max 0.08, about 5 mm, so they always are")
-    freckle_count: int = param(5, 2, 100, kind=int, doc="this many spots close together are a freckle "
-                               "cluster and are kept")
-    spots: tuple = ()      # manual spots (x, y, radius) in full-resolution pixels, healed as given
-    exclude: tuple = ()    # points (x, y) in full-resolution pixels: a detected spot holding one is kept
+                            doc="largest temporary mark healed by itself, share of the inter-ocular distance; "
+                                "hard max 0.08 (about 5 mm): no mark beyond it is ever healed, not even by choice")
+    freckle_count: int = param(5, 2, 100, kind=int, doc="this many pigmented marks close together are "
+                               "freckles")
+    lighten_marks: float = param(0.0, 0.0, 1.0, hard_max=0.3,
+                                 doc="share of a permanent mark's contrast removed (moles, freckles): hard max "
+                                     "0.3, so they always stay")
+    spots: tuple = ()        # manual spots (x, y, radius) in full-resolution pixels, healed as given
+    heal_marks: tuple = ()   # points (x, y), full-resolution pixels: the mark holding one is healed by choice
+    keep_marks: tuple = ()   # points (x, y), full-resolution pixels: the mark holding one is kept by choice
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spots", _points(self.spots, 3, "blemish.spots", "120,200,6;300,310,4"))
-        object.__setattr__(self, "exclude", _points(self.exclude, 2, "blemish.exclude", "120,200;300,310"))
+        for name in ("heal_marks", "keep_marks"):
+            object.__setattr__(self, name, _points(getattr(self, name), 2, f"blemish.{name}", "120,200;300,310"))
         if self.min_size > self.max_size:
             raise ParamError(f"blemish.min_size: {self.min_size!r} is above max_size {self.max_size!r}")
 
 
-STRENGTH = Param(1.0, 0.0, 1.0, 1.0, "share of each spot healed; healing a temporary mark completely looks "
-                 "natural (the size limit, not strength, is what protects moles and scars)")
+def migrate(version: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Version 1 judged marks by size (spots under max_size healed, whatever they were) and its
+    `exclude` points kept the spot holding one: they are version 2's `keep_marks`. max_size keeps its
+    value; it now bounds only the temporary marks healed without being chosen."""
+    values = dict(values)
+    if version < 2 and "exclude" in values:
+        values["keep_marks"] = values.pop("exclude")
+    return values
+
+
+STRENGTH = Param(1.0, 0.0, 1.0, 1.0, "share of each temporary mark healed; healing one completely looks "
+                 "natural (judging marks by kind, not strength, is what keeps moles, freckles and scars)")
 
 # The largest radius ever healed, whatever the params: manual spots beyond it are ignored.
 LARGEST = declarations(Params)["max_size"].limit
@@ -215,26 +247,42 @@ def _region(scores: np.ndarray, at: tuple[int, int], level: float) -> np.ndarray
     return parts == parts[at]
 
 
-def find_spots(stack: np.ndarray, scales: np.ndarray, *, threshold: float, sizes: tuple[float, float],
-               largest: float) -> list[Footprint]:
-    """The spots (from spot_scores' `stack`) whose radius lies within `sizes` px and never above `largest`.
+class Mark(NamedTuple):
+    """A candidate mark: its footprint, radius (px), `shape` ("spot": compact and within the hard size
+    limit, "large": beyond it, "line": a point of a line, such as a crease or a scar) and `peak` (y, x)."""
 
-    A spot is a local maximum of the best score over scales, above the threshold (strongest first; a
-    peak inside an earlier spot's half-peak region is part of it). Its footprint is the connected region
+    footprint: Footprint
+    radius: float
+    shape: str
+    peak: tuple[float, float]
+
+    def scaled(self, fy: float, fx: float) -> "Mark":
+        """The mark on a grid `fy` x `fx` times as fine (see Footprint.scaled)."""
+        y, x = self.peak
+        return Mark(self.footprint.scaled(fy, fx), self.radius * float(np.sqrt(fy * fx)), self.shape,
+                    ((y + 0.5) * fy - 0.5, (x + 0.5) * fx - 0.5))
+
+
+def find_marks(stack: np.ndarray, scales: np.ndarray, *, threshold: float, smallest: float,
+               largest: float, compact: float) -> list[Mark]:
+    """Every mark (from spot_scores' `stack`) whose radius is at least `smallest` px (finer detail is pores).
+
+    A mark is a local maximum of the best score over scales, above the threshold (strongest first; a
+    peak inside an earlier mark's half-peak region is part of it). Its footprint is the connected region
     around the peak where the score is at least half the peak's, at the finest scale that sees it at half
     its best score (the least blurred view: a tight footprint). Its radius is the footprint's
     semi-major radius less, in quadrature, SCALE_WIDTH times that scale; its hole's margin, half that
-    radius, takes in the spot's soft edge. The mark as the best scale sees it must be within
-    BIG_MARK_READING of the hard limit `largest` (the least share of its radius a large flat mark
-    measures there at half its peak): a mole is never taken for a spot. And it must be compact:
-    at a third of its peak within COMPACT times the largest size (a dark point on a wrinkle or a scar
-    belongs to a line, and is kept).
+    radius, takes in the mark's soft edge. Its shape is read on the best scale: a "line" when at a third
+    of its peak it reaches beyond `compact` px (a dark point on a crease or a scar belongs to a line);
+    "large" when its radius, or the mark as the best scale sees it, passes what the hard limit `largest`
+    allows (BIG_MARK_READING: the least share of its radius a large flat mark measures there at half
+    its peak, so a large mark is never read small); else a "spot".
     """
     best = stack.max(axis=0).astype(np.float32)
     peaks = (best >= threshold) & (best >= cv2.dilate(best, np.ones((3, 3), np.uint8)))
     ys, xs = np.nonzero(peaks)
     order = np.argsort(-best[ys, xs])
-    pad = int(np.ceil(largest / BIG_MARK_READING)) + 2
+    pad = int(np.ceil(max(largest / BIG_MARK_READING, compact))) + 2
     height, width = best.shape
     claimed = np.zeros(best.shape, bool)
     found = []
@@ -249,26 +297,122 @@ def find_spots(stack: np.ndarray, scales: np.ndarray, *, threshold: float, sizes
         fine = int(np.argmax(stack[:, y, x] >= best[y, x] / 2))
         region = _region(stack[fine, y0:y1, x0:x1], at, float(stack[fine, y, x]) / 2)
         radius = float(np.sqrt(max(semi_major(region) ** 2 - (SCALE_WIDTH * scales[fine]) ** 2, 0.0)))
-        if (sizes[0] <= radius <= sizes[1] and semi_major(mark) <= BIG_MARK_READING * largest
-                and semi_major(_region(strongest, at, best[y, x] / 3)) <= COMPACT * sizes[1]):
-            rows, columns = np.nonzero(region)
-            found.append(Footprint(int(y0 + rows.min()), int(x0 + columns.min()),
-                                   region[rows.min():rows.max() + 1, columns.min():columns.max() + 1],
-                                   radius / 2))
+        if radius < smallest:
+            continue
+        shape = ("line" if semi_major(_region(strongest, at, best[y, x] / 3)) > compact else
+                 "large" if radius > largest or semi_major(mark) > BIG_MARK_READING * largest else "spot")
+        rows, columns = np.nonzero(region)
+        footprint = Footprint(int(y0 + rows.min()), int(x0 + columns.min()),
+                              region[rows.min():rows.max() + 1, columns.min():columns.max() + 1], radius / 2)
+        found.append(Mark(footprint, radius, shape, (float(y), float(x))))
     return found
 
 
-def drop_clusters(spots: list[Footprint], shape: tuple[int, int], *, gap: float, count: int) -> list[Footprint]:
-    """The spots that do not belong to a group of `count` or more spots closer than `gap` px."""
-    if len(spots) < count:
-        return spots
+def clustered(marks: list[Mark], shape: tuple[int, int], *, gap: float, count: int) -> list[bool]:
+    """Per mark, whether it belongs to a group of `count` or more marks closer than `gap` px."""
+    if len(marks) < count:
+        return [False] * len(marks)
     canvas = np.zeros(shape, bool)
-    for spot in spots:
-        spot.grown(max(1, int(round(gap / 2)))).paint(canvas)
+    for mark in marks:
+        mark.footprint.grown(max(1, int(round(gap / 2)))).paint(canvas)
     _, groups = cv2.connectedComponents(canvas.astype(np.uint8), connectivity=8)
-    group_of = [int(groups[spot.y + spot.mask.shape[0] // 2, spot.x + spot.mask.shape[1] // 2]) for spot in spots]
+    group_of = [int(groups[min(shape[0] - 1, max(0, int(round(y)))), min(shape[1] - 1, max(0, int(round(x))))])
+                for y, x in (mark.peak for mark in marks)]
     members = np.bincount(group_of)
-    return [spot for spot, group in zip(spots, group_of) if members[group] < count]
+    return [group > 0 and members[group] >= count for group in group_of]
+
+
+class Judgement(NamedTuple):
+    """What a mark is: temporary (heal it) or permanent (it is the person), its kind in plain words, and
+    how sure the judgement is (0.5: a guess, 1: clear)."""
+
+    temporary: bool
+    kind: str
+    confidence: float
+
+
+def _ring_density(linear: np.ndarray, allowed: np.ndarray, centre: tuple[float, float],
+                  radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Optical density (-ln of light, per channel, against the skin around) of a window around a mark,
+    the pixels' distances from its centre, and the skin's linear colour: None where too little clean
+    skin surrounds it. The skin is the median of the ring RING_RADII radii out, on `allowed` pixels."""
+    height, width = allowed.shape
+    reach = int(np.ceil(max(RING_RADII[1] * radius + RING_PX[1], 3 * SHARP_MEASURABLE))) + 1
+    cy, cx = centre
+    y0, y1 = max(0, int(cy) - reach), min(height, int(cy) + reach + 2)
+    x0, x1 = max(0, int(cx) - reach), min(width, int(cx) + reach + 2)
+    ys, xs = np.ogrid[y0:y1, x0:x1]
+    distance = np.hypot(ys - cy, xs - cx)
+    ring = ((distance >= RING_RADII[0] * radius + RING_PX[0]) & (distance <= RING_RADII[1] * radius + RING_PX[1])
+            & allowed[y0:y1, x0:x1])
+    if np.count_nonzero(ring) < RING_FEWEST:
+        return None
+    window = linear[y0:y1, x0:x1]
+    skin = np.maximum(np.median(window[ring], axis=0), 1e-4)
+    density = -np.log(np.maximum(window, 1e-4) / skin)
+    return density, distance, skin
+
+
+def judge_mark(linear: np.ndarray, allowed: np.ndarray, mark: Mark) -> Judgement:
+    """Whether a mark is temporary or permanent, by what it is, relative to the skin around it.
+
+    Colour: in linear light a mark is an absorber over the skin, so its optical density per channel
+    against the ring of skin around it says what absorbs, on any skin tone. Blood (an inflamed spot, a
+    pimple) absorbs green and hardly any red: its redness, (green - red) / (|green| + |red|) density, is
+    high; pigment (melanin: moles, freckles) darkens red about as much as green. On dark skin an
+    inflamed spot reads dark or violet, but still takes green more than red against its own skin.
+    Edge: measured where the mark is large enough (SHARP_MEASURABLE px), the density left just outside
+    its radius against that inside; a sharply bounded red mark is a permanent one (an angioma).
+    A raised spot's highlight names a pimple. Lines (creases, scars) and pale marks are permanent, and so
+    is every mark in between: when in doubt, the person is kept (grouping into freckles: detect)."""
+    if mark.shape == "line":
+        return Judgement(False, "line (crease or scar)", 0.7)
+    ys, xs = np.nonzero(mark.footprint.mask)
+    centre = (float(ys.mean() + mark.footprint.y), float(xs.mean() + mark.footprint.x))
+    measured = _ring_density(linear, allowed, centre, mark.radius)
+    if measured is None:
+        return Judgement(False, "mark (too little skin around to judge)", 0.5)
+    density, distance, _ = measured
+    weight = np.exp(-0.5 * (distance / max(CENTRE_SIGMA_PX, mark.radius / 2)) ** 2)
+    absorbed = (weight[..., None] * density).sum(axis=(0, 1)) / weight.sum()
+    red, green = float(absorbed[0]), float(absorbed[1])
+    redness = (green - red) / (abs(red) + abs(green) + 1e-6)
+    along = density @ (absorbed / max(float(np.linalg.norm(absorbed)), 1e-6))
+    sharp = edge_falloff(along, distance)
+    if redness >= RED_TEMPORARY and green > 0:
+        if sharp is not None and sharp <= SHARP_EDGE:
+            return Judgement(False, "red mole (angioma)", _sure((SHARP_EDGE - sharp) / EDGE_SPAN))
+        raised = bool((-density[distance <= mark.radius].mean(axis=-1) >= HIGHLIGHT).any())
+        return Judgement(True, "pimple" if raised else "inflamed spot", _sure((redness - RED_TEMPORARY) / RED_SPAN))
+    if float(absorbed.mean()) <= 0:
+        return Judgement(False, "pale mark", 0.5)
+    if redness > RED_PIGMENT:
+        return Judgement(False, "mark (unclear: kept)", 0.5)
+    return Judgement(False, "birthmark" if mark.shape == "large" else "mole", _sure((RED_PIGMENT - redness) / RED_SPAN))
+
+
+def edge_falloff(values: np.ndarray, distance: np.ndarray) -> float | None:
+    """How sharply a mark ends: its radial profile (`values` binned by `distance` from its centre, half a
+    pixel a bin) at 1.5 times its half-maximum radius, over the profile at half that radius. A soft spot
+    (Gaussian) gives about 0.25, a sharply bounded one (a flat disc blurred by the lens) near 0; None
+    when the half-maximum radius is under SHARP_MEASURABLE px (its edge is then the lens's)."""
+    bins = np.minimum((distance / 0.5).astype(int), int(distance.max() / 0.5)).ravel()
+    profile = np.bincount(bins, values.ravel()) / np.maximum(np.bincount(bins), 1)
+    radii = (np.arange(profile.size) + 0.5) * 0.5
+    centre = float(values[distance <= 0.75].mean()) if (distance <= 0.75).any() else float(profile[0])
+    below = np.flatnonzero(profile <= 0.5 * centre)
+    if centre <= 0 or below.size == 0 or below[0] == 0:
+        return None
+    i = int(below[0])
+    half = radii[i - 1] + (radii[i] - radii[i - 1]) * (profile[i - 1] - 0.5 * centre) / max(profile[i - 1] - profile[i], 1e-9)
+    if half < SHARP_MEASURABLE or 1.5 * half > radii[-1]:
+        return None
+    return float(np.interp(1.5 * half, radii, profile) / max(np.interp(0.5 * half, radii, profile), 1e-9))
+
+
+def _sure(margin: float) -> float:
+    """A confidence from a judgement's margin past its line (in units of the feature's span)."""
+    return round(0.5 + 0.5 * float(np.clip(margin, 0.0, 1.0)), 2)
 
 
 def holds_point(spot: Footprint, points: np.ndarray) -> bool:
@@ -346,9 +490,10 @@ def tone_fill(lab: np.ndarray, holes: np.ndarray, inside: np.ndarray) -> np.ndar
     return filled
 
 
-def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
-         texture: float) -> tuple[np.ndarray, np.ndarray]:
-    """`rgb` with every spot healed, and the soft mask of the healed pixels.
+def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *, texture: float,
+         shares: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`rgb` with every spot healed, and the soft mask of the healed pixels, each spot's at its share of
+    `shares` (default 1: a lightened mark is healed in full and taken in at its share of the mask).
 
     Each spot's hole (Footprint.hole) is healed in two parts. Tone: the hole is filled by biharmonic
     interpolation from the clean skin at its edge, which continues the surrounding tone and its
@@ -360,7 +505,7 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
     healing costs what the spots do, not what the face does; only those windows go to CIELAB and back."""
     holes = [spot.hole() for spot in spots]
     healed, mask = rgb.astype(np.float32, copy=True), np.zeros(skin.shape, np.float32)
-    for hole in holes:
+    for hole, share in zip(holes, shares or [1.0] * len(holes)):
         reach = semi_major(hole.mask)
         pad = int(np.ceil(4 * reach)) + 3
         around = _window(hole, pad + int(np.ceil(4 * texture)) + 1, skin.shape)
@@ -384,64 +529,133 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *,
             fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
         soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
         healed[window][inside] = from_lab(fill[inside])
-        mask[window] = np.maximum(mask[window], soft)
+        mask[window] = np.maximum(mask[window], share * soft)
     return healed, mask
 
 
-def detect(lab: np.ndarray, skin: np.ndarray, interocular: float, params: Params) -> list[Footprint]:
-    """The spots found in a face's crop (`lab`, `skin`) whose inter-ocular distance is `interocular`
-    px: scored, sized against the face and the hard limit, freckle clusters dropped."""
+def detect(lab: np.ndarray, linear: np.ndarray, skin: np.ndarray, interocular: float,
+           params: Params) -> list[tuple[Mark, Judgement]]:
+    """The marks found in a face's crop (`lab`, `linear` light, `skin`) whose inter-ocular distance is
+    `interocular` px, each judged (judge_mark) against the clean skin around it; moles in a group of
+    `freckle_count` or more are freckles."""
     sizes = (params.min_size * interocular, params.max_size * interocular)
     threshold = THRESHOLDS[0] + params.sensitivity * (THRESHOLDS[1] - THRESHOLDS[0])
     largest = LARGEST * interocular
     scales = detection_scales(sizes[0], largest / BIG_MARK_READING)
     stack = spot_scores(lab, skin, scales=scales, threshold=threshold)
-    return drop_clusters(find_spots(stack, scales, threshold=threshold, sizes=sizes, largest=largest),
-                         skin.shape, gap=FRECKLE_GAP * interocular, count=params.freckle_count)
+    marks = find_marks(stack, scales, threshold=threshold, smallest=sizes[0], largest=largest,
+                       compact=COMPACT * sizes[1])
+    taken = np.zeros(skin.shape, bool)
+    for mark in marks:
+        mark.footprint.grown(1).paint(taken)
+    allowed = (skin > SKIN_CORE) & ~taken
+    judged = [(mark, judge_mark(linear, allowed, mark)) for mark in marks]
+    moles = [index for index, (_, judgement) in enumerate(judged) if judgement.kind == "mole"]
+    grouped = clustered([marks[index] for index in moles], skin.shape, gap=FRECKLE_GAP * interocular,
+                        count=params.freckle_count)
+    for index, group in zip(moles, grouped):
+        if group:
+            judged[index] = (marks[index], judged[index][1]._replace(kind="freckle"))
+    return judged
 
 
 def detect_at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float,
-                            params: Params) -> list[Footprint]:
-    """detect() on the crop (RGB) shrunk so the inter-ocular distance is at most WORK_INTEROCULAR px, in
-    CIELAB, with the spots mapped back to the crop's full resolution (Footprint.scaled). Every size and
-    threshold is relative to the face and its noise, so the spots are those a full-resolution search
-    finds (only marks at the threshold may differ), and the search costs what a small face's does."""
+                            params: Params) -> list[tuple[Mark, Judgement]]:
+    """detect() on the crop (RGB) shrunk so the inter-ocular distance is at most WORK_INTEROCULAR px, with
+    the marks mapped back to the crop's full resolution (Mark.scaled). Every size and threshold is
+    relative to the face and its noise, and every judgement to the skin around the mark, so the marks
+    are those a full-resolution search finds (only marks at the threshold may differ), and the search
+    costs what a small face's does."""
     height, width = skin.shape
     scale = min(1.0, WORK_INTEROCULAR / interocular)
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
     if work == (width, height):
-        return detect(to_lab(rgb), skin, interocular, params)
+        return detect(to_lab(rgb), to_linear(rgb), skin, interocular, params)
     (small_rgb, extent), (small_skin, _) = shrink(rgb, work), shrink(skin, work)
-    found = detect(to_lab(small_rgb), small_skin, interocular * np.sqrt(work[0] * work[1] / (extent[0] * extent[1])),
-                   params)
-    return [spot.scaled(extent[1] / work[1], extent[0] / work[0]) for spot in found]
+    found = detect(to_lab(small_rgb), to_linear(small_rgb), small_skin,
+                   interocular * np.sqrt(work[0] * work[1] / (extent[0] * extent[1])), params)
+    return [(mark.scaled(extent[1] / work[1], extent[0] / work[0]), judgement) for mark, judgement in found]
 
 
-def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params):
-    """One face's RGB crop with its blemishes (found and manual) healed, and the mask of what was healed."""
+def _chosen(mark: Mark, points: np.ndarray, reach: int) -> bool:
+    """Whether any (x, y) of `points` (crop pixels) falls on the mark's footprint grown by `reach` px."""
+    return holds_point(mark.footprint.grown(reach), points)
+
+
+def decide(mark: Mark, judgement: Judgement, params: Params, *, healable: bool, heal_points: np.ndarray,
+           keep_points: np.ndarray, reach: int, interocular: float) -> str:
+    """What is done to a mark: "healed by choice" or "kept by choice" where a chosen point names it (a
+    mark beyond the hard size limit, or not on clean skin, is kept whatever is chosen); else "healed"
+    for a temporary spot up to max_size, "lightened" for a permanent spot or large mark when the params
+    lighten, and "kept" for everything else."""
+    if _chosen(mark, keep_points, reach):
+        return "kept by choice"
+    if not healable or mark.shape == "line":
+        return "kept"
+    if _chosen(mark, heal_points, reach):
+        return "healed by choice"
+    if judgement.temporary and mark.shape == "spot" and mark.radius <= params.max_size * interocular:
+        return "healed"
+    if not judgement.temporary and params.lighten_marks > 0:
+        return "lightened"
+    return "kept"
+
+
+def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: Params, record: list[dict]):
+    """One face's RGB crop with its temporary marks (and those chosen) healed, permanent ones kept or
+    lightened, and the mask of what changed; every mark's judgement and action is appended to `record`
+    (full-resolution coordinates)."""
     interocular = face.interocular
     largest = LARGEST * interocular
-    found = detect_at_working_scale(rgb, skin, interocular, params)
     origin = np.array(box[:2], np.float32)
-    excluded = np.array(params.exclude, np.float32).reshape(-1, 2) - origin
+    heal_points = np.array(params.heal_marks, np.float32).reshape(-1, 2) - origin
+    keep_points = np.array(params.keep_marks, np.float32).reshape(-1, 2) - origin
+    reach = max(1, int(round(NEAR_PX)))
     core = skin > SKIN_CORE
-    spots = [spot for spot in found if spot.hole().within(core) and not holds_point(spot, excluded)]
+    spots, shares = [], []
+    for mark, judgement in detect_at_working_scale(rgb, skin, interocular, params):
+        healable = mark.shape != "line" and mark.radius <= largest and mark.footprint.hole().within(core)
+        action = decide(mark, judgement, params, healable=healable, heal_points=heal_points, keep_points=keep_points,
+                        reach=reach, interocular=interocular)
+        if action in ("healed", "healed by choice", "lightened"):
+            soft = judgement.temporary and action == "healed"
+            spots.append(mark.footprint._replace(margin=FADE_MARGIN * mark.radius) if soft else mark.footprint)
+            shares.append(params.lighten_marks if action == "lightened" else 1.0)
+        y, x = mark.peak
+        record.append({"x": round(float(x + origin[0]), 1), "y": round(float(y + origin[1]), 1),
+                       "radius": round(mark.radius, 1),
+                       "class": "temporary" if judgement.temporary else "permanent", "kind": judgement.kind,
+                       "confidence": judgement.confidence, "action": action})
     height, width = skin.shape
-    spots += [disc(x - origin[0], y - origin[1], radius) for x, y, radius in params.spots
-              if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height]
+    for x, y, radius in params.spots:
+        if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height:
+            spots.append(disc(x - origin[0], y - origin[1], radius))
+            shares.append(1.0)
+            record.append({"x": x, "y": y, "radius": radius, "class": "chosen", "kind": "spot drawn by hand", "confidence": 1.0,
+                           "action": "healed by choice"})
     if not spots:
         return None
-    return heal(rgb, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular))
+    return heal(rgb, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular), shares=shares)
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
-    """Every face's blemishes fully healed (strength 1) and the soft mask of the healed spots."""
-    def work(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box):
-        return heal_face(rgb, skin, face, box, params)
+    """Every face's temporary marks fully healed (strength 1), the soft mask of what changed, and in
+    details["marks"] every mark found: where, how large, what it is and what was done."""
+    record: list[dict] = []
 
-    return each_face(photo, faces, 2.0 * LARGEST + SURROUND * LARGEST, work)
+    def work(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box):
+        found: list[dict] = []
+        done = heal_face(rgb, skin, face, box, params, found)
+        index = next(i for i, item in enumerate(faces) if item is face)
+        record.extend({"face": index} | entry for entry in found)
+        return done
+
+    change = each_face(photo, faces, 2.0 * LARGEST + SURROUND * LARGEST, work)
+    change.details = {"marks": record}
+    return change
 
 
 register(Edit("blemish", Params, apply, STRENGTH, True,
-              "heal small temporary spots with the skin's own texture; moles, scars and freckles stay",
-              words="blemishes removed", order=10))
+              "heal temporary marks (inflamed spots, pimples) with the skin's own texture; moles, freckles "
+              "and scars stay, judged by what they are", words="blemishes removed", order=10, version=2,
+              migrate=migrate))
