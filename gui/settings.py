@@ -17,7 +17,7 @@ from retouch.presets import Preset, Step
 
 SPOT_EDIT = "blemish"
 HEAL_FIELD = "spots"               # tuple of (x, y, radius), full-resolution pixels
-PROTECT_FIELD = "exclude"          # tuple of (x, y), full-resolution pixels: a spot holding one is kept
+PROTECT_FIELD = "keep_marks"       # tuple of (x, y), full-resolution pixels: the mark holding one is kept
 SPOT_FIELDS = (HEAL_FIELD, PROTECT_FIELD)
 
 

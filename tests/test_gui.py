@@ -143,7 +143,7 @@ def test_spots_toggle_and_scale_to_the_proxy():
     spots = Spots()
     assert spots.toggle("heal", 100, 50, 4) == "added"
     assert spots.toggle("protect", 200, 80, 4) == "added"
-    assert spots.values(0.5) == {"spots": ((50.0, 25.0, 2.0),), "exclude": ((100.0, 40.0),)}
+    assert spots.values(0.5) == {"spots": ((50.0, 25.0, 2.0),), "keep_marks": ((100.0, 40.0),)}
     assert spots.toggle("heal", 101, 51, 4) == "removed" and spots.heal == []
 
 
@@ -286,7 +286,7 @@ def test_a_click_on_the_cheek_adds_a_manual_spot_and_another_removes_it(qtbot, w
     _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton,
                                                       Qt.KeyboardModifier.ShiftModifier, point))
     assert [m[0] for m in window.view.markers] == ["protect"]
-    assert len(window.result.preset.step("blemish").params.exclude) == 1
+    assert len(window.result.preset.step("blemish").params.keep_marks) == 1
     window.set_tool("pan")
 
 
@@ -301,7 +301,7 @@ def test_approve_exports_and_stores_the_decision_in_the_record(qtbot, window, fo
     assert stored["review"]["comment"] == "lovely, keep the freckles"
     assert stored["input"]["path"] == str(folder / "astronaut.jpg")
     steps = {s["edit"]: s for s in stored["preset"]["settings"]["steps"]}
-    assert steps["light"]["strength"] == 0.0 and len(steps["blemish"]["params"]["exclude"]) == 1
+    assert steps["light"]["strength"] == 0.0 and len(steps["blemish"]["params"]["keep_marks"]) == 1
     assert window.strip.item(0).toolTip().endswith("approved")
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_X)                          # reject: no change since, no new export
