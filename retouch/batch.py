@@ -6,10 +6,14 @@ they send back, never pixels, so memory stays bounded however large the session.
 through `job.retouch_file`, the same path as `retouch apply`, so an output is the same whichever
 executor made it.
 
-Resuming: a photo whose output and edit record already exist for the same input sha256 and preset
-digest is skipped, so running the same command again after an interruption does only what is left.
-Outputs are written atomically (io), so an interrupted run never leaves a half file under a final name.
-A photo that fails is reported with its reason and the session goes on.
+Resuming: a photo whose output, XMP sidecar and edit record already exist as one unit for the same input
+sha256 and preset digest is skipped (outputs.examine), so running the same command again after an
+interruption does only what is left; a unit whose files do not match (a run killed while writing it) is
+redone. An output made from another photo, one that carries a review decision, or a file retouch did not
+make is never replaced without `overwrite`, and with it is moved into OUT_DIR/.retouch-replaced/RUN/
+first. One batch at a time writes an OUT_DIR (files.FolderLock); temporaries a killed run left there are
+removed. A photo that fails is reported with its reason and the session goes on, except on a full disk,
+where no new photo is started and the report is still written if it fits.
 """
 from __future__ import annotations
 
@@ -36,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Protocol, TextIO
 
-from . import __version__, record
-from .io import RAW_SUFFIXES, SUPPORTED_SUFFIXES, PhotoError, sha256_file, write_bytes_atomic
+from . import __version__, files, outputs, record
+from .io import (RAW_SUFFIXES, SUPPORTED_SUFFIXES, DiskFull, PhotoError, check_folder, sha256_file,
+                 write_bytes_atomic)
 from .measure import MEASURES
 from .presets import Preset
 
@@ -72,6 +77,8 @@ class Task:
     target: str
     preset: Preset
     face_only: bool      # every step needs a face: a photo without one is a failure, not a copy
+    overwrite: bool = False   # replace what is not ours to replace (moved into `aside` first)
+    aside: str = ""           # absolute: where this run moves what it replaces
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class Plan:
     out_dir: Path
     preset: Preset
     tasks: tuple[Task, ...]
+    replaced: Path | None = None   # OUT_DIR/.retouch-replaced/RUN when overwriting
 
 
 def _hidden(relative: PurePosixPath) -> bool:
@@ -164,43 +172,45 @@ def needs_a_face(preset: Preset) -> bool:
 
 
 def plan(session: str | Path, out_dir: str | Path, preset: Preset, *, recursive: bool = False,
-         fmt: str | None = None) -> Plan:
-    """The tasks of a session: one per photo found, with its output path. Writes nothing."""
+         fmt: str | None = None, overwrite: bool = False) -> Plan:
+    """The tasks of a session: one per photo found, with its output path. Writes nothing. With
+    `overwrite`, outputs that are not ours to replace are replaced, moved first into a folder of this run
+    under OUT_DIR/.retouch-replaced."""
     session, out_dir = check_folders(Path(session), Path(out_dir))
     fmt = fmt or preset.output.format
     if fmt not in (*FORMAT_SUFFIX, "same"):
         raise SessionError(f"format {fmt!r} is not one of jpeg, tiff, png, same")
-    files = discover(session, recursive=recursive)
-    names = output_names(files, fmt, preset.output.suffix)
+    photos = discover(session, recursive=recursive)
+    names = output_names(photos, fmt, preset.output.suffix)
     face_only = needs_a_face(preset)
+    replaced = out_dir / outputs.REPLACED / time.strftime("%Y%m%d-%H%M%S") if overwrite else None
     tasks = tuple(Task(str(file), str(names[file]), str(session / file), str(out_dir / names[file]), preset,
-                       face_only) for file in files)
-    return Plan(session, out_dir, preset, tasks)
+                       face_only, overwrite, str(replaced / names[file].parent) if replaced else "")
+                  for file in photos)
+    return Plan(session, out_dir, preset, tasks, replaced)
 
 
 # ------------------------------------------------------------------------------------- one photo (worker)
 
-def finished(task: Task) -> dict | None:
-    """The record of an earlier run's output for this same input and preset, or None (to be done)."""
+def existing(task: Task) -> outputs.Existing:
+    """What is at the task's output now (outputs.examine); the input is only read when there is something."""
     target = Path(task.target)
-    if not target.is_file():
-        return None
+    if not any(os.path.lexists(path) for path in (target, *record.sidecar_paths(target))):
+        return outputs.Existing("none", "")
     try:
-        previous = record.read(target)
-    except (FileNotFoundError, ValueError):
-        return None
-    if previous.get("preset", {}).get("digest") != task.preset.digest:
-        return None
-    if previous.get("input", {}).get("sha256") != sha256_file(task.source):
-        return None
-    return previous
+        input_sha = sha256_file(task.source)
+    except (OSError, ValueError) as error:
+        return outputs.Existing("conflict", f"its input cannot be read ({error})")
+    return outputs.examine(target, input_sha, task.preset.digest)
 
 
-def _row(task: Task, status: str, *, reason: str = "", entry: dict | None = None, seconds: float = 0.0) -> dict:
+def _row(task: Task, status: str, *, reason: str = "", entry: dict | None = None, seconds: float = 0.0,
+         moved: tuple[Path, ...] = (), disk_full: bool = False) -> dict:
     """One line of the report: small, JSON-ready, the same whichever executor made it."""
     entry = entry or {}
     return {
-        "file": task.file, "status": status, "reason": reason,
+        "file": task.file, "status": status, "reason": reason, "disk_full": disk_full,
+        "moved": [str(path) for path in moved],
         "output": task.output if status != "failed" else "",
         "faces": entry.get("faces"),
         "steps": [{key: step[key] for key in ("edit", "requested", "applied", "status")}
@@ -212,30 +222,29 @@ def _row(task: Task, status: str, *, reason: str = "", entry: dict | None = None
     }
 
 
-def _retouched(task: Task) -> tuple[str, dict | None, str]:
-    """(status, edit record, reason) for one photo."""
-    from .job import NoFaceError, retouch_file
+def _retouched(task: Task) -> dict:
+    """_row's keywords for one photo: status, entry, reason, what was moved aside, a full disk."""
+    from .job import NoFaceError, OutputConflict, retouch_file
     try:
-        entry = finished(task)
-        status = "skipped" if entry else "done"
-        entry = entry or retouch_file(task.source, task.target, task.preset, overwrite=True,
-                                      require_face=task.face_only).record
+        outcome = retouch_file(task.source, task.target, task.preset, require_face=task.face_only, resume=True,
+                               overwrite=task.overwrite, aside=Path(task.aside) if task.aside else None)
     except NoFaceError:
-        return "failed", None, "no face found"
-    except PhotoError as error:
-        return "failed", None, str(error)
+        return dict(status="failed", reason="no face found")
+    except DiskFull as error:
+        return dict(status="failed", reason=str(error), disk_full=True)
+    except (PhotoError, OutputConflict) as error:
+        return dict(status="failed", reason=str(error))
     except MemoryError:
-        return "failed", None, f"{task.source}: too large to retouch in this worker's memory"
+        return dict(status="failed", reason=f"{task.source}: too large to retouch in this worker's memory")
     except Exception as error:   # a bug or an unreadable file must not stop the session: report it
-        return "failed", None, f"{task.source}: {type(error).__name__}: {error}"
-    return status, entry, ""
+        return dict(status="failed", reason=f"{task.source}: {type(error).__name__}: {error}")
+    return dict(status="skipped" if outcome.skipped else "done", entry=outcome.record, moved=outcome.moved)
 
 
 def process(task: Task) -> dict:
     """Retouch one photo (in a worker) and return its report row; a bad photo is a row, not an exception."""
     start = time.perf_counter()
-    status, entry, reason = _retouched(task)
-    return _row(task, status, reason=reason, entry=entry, seconds=time.perf_counter() - start)
+    return _row(task, **_retouched(task), seconds=time.perf_counter() - start)
 
 
 def threads_per_worker(workers: int) -> int:
@@ -552,6 +561,9 @@ class Report:
     checklist: list[dict]
     out_dir: Path
     info: dict = field(default_factory=dict)
+    stopped: str = ""              # why the run stopped starting photos (a full disk), one line
+    unsaved: str = ""              # why report.json and report.csv could not be written, one line
+    replaced: Path | None = None   # where replaced outputs were moved (with --overwrite)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -617,7 +629,12 @@ def summary_lines(report: Report) -> list[str]:
     lines = [f"{counts['total']} photos: {counts['done']} done, {counts['skipped']} already done, "
              f"{counts['failed']} failed",
              f"outputs: {report.out_dir}",
-             f"report: {report.paths[0]} and {report.paths[1].name}"]
+             f"report: not written ({report.unsaved})" if report.unsaved
+             else f"report: {report.paths[0]} and {report.paths[1].name}"]
+    moved = sum(bool(row.get("moved")) for row in report.rows)
+    if moved:
+        lines.append(f"{moved} earlier output{'s' if moved != 1 else ''} replaced: moved with {'their' if moved != 1 else 'its'} "
+                     f"records to {report.replaced} (recoverable)")
     if report.checklist:
         lines.append("check these first (lowest identity similarity to the original):")
         lines += [f"  {item['file']}  identity {item['identity']:.3f}  ({item['why']})"
@@ -627,14 +644,20 @@ def summary_lines(report: Report) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------- run
 
-def preview(session_plan: Plan) -> list[tuple[Task, bool]]:
-    """(task, already done) for every photo: what a run would do, for --dry-run. Writes nothing."""
-    def done(task: Task) -> bool:
+def preview(session_plan: Plan) -> list[tuple[Task, outputs.Existing]]:
+    """(task, what is at its output now) for every photo: what a run would do, for --dry-run. Writes nothing."""
+    return [(task, existing(task)) for task in session_plan.tasks]
+
+
+def check_output(session_plan: Plan) -> None:
+    """Before any work: OUT_DIR and the folders of every output exist and take a new file; PhotoError
+    naming the folder otherwise (DiskFull when the disk is full)."""
+    check_folder(session_plan.out_dir)
+    for folder in sorted({Path(task.target).parent for task in session_plan.tasks}):
         try:
-            return finished(task) is not None
-        except OSError:
-            return False
-    return [(task, done(task)) for task in session_plan.tasks]
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PhotoError(f"{folder}: cannot write here ({error.strerror or error})") from None
 
 
 def _lost_row(task: Task, error: BaseException) -> dict:
@@ -645,31 +668,51 @@ def _lost_row(task: Task, error: BaseException) -> dict:
 def run(session_plan: Plan, executor: Executor, *, progress: Progress | None = None) -> Report:
     """Run every task of the plan on `executor` (closed at the end), then write and return the report.
 
-    KeyboardInterrupt passes through once the workers are stopped; EngineError when the executor fails
-    as a whole. Re-running resumes either way.
+    OUT_DIR is checked (check_output: PhotoError) and locked (files.FolderError when another batch holds
+    it) before any photo starts. On a full disk no new photo starts (Report.stopped says so) and the
+    report is still written if it fits (Report.unsaved says why not). KeyboardInterrupt passes through
+    once the workers are stopped; EngineError when the executor fails as a whole. Re-running resumes.
     """
     session, out_dir = session_plan.session, session_plan.out_dir
     started, clock = record.now(), time.perf_counter()
-    rows = []
+    rows, stopped = [], ""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for task in session_plan.tasks:
-            Path(task.target).parent.mkdir(parents=True, exist_ok=True)
-        executor.check(session, out_dir)
-        for task, result in executor.map_unordered(process, session_plan.tasks):
-            rows.append(result if isinstance(result, dict) else _lost_row(task, result))
-            if progress:
-                progress.advance(rows[-1])
-    finally:
-        if progress:
-            progress.close()
+        check_output(session_plan)
+        lock = files.FolderLock(out_dir)
+        lock.acquire()
+    except BaseException:
         executor.close()
-    rows.sort(key=lambda row: row["file"])
-    preset = session_plan.preset
-    info = {"session": str(session), "output": str(out_dir),
-            "preset": {"name": preset.name, "digest": preset.digest},
-            "run": {"executor": executor.name, "started": started,
-                    "seconds": round(time.perf_counter() - clock, 3)}}
-    report = Report(rows, checklist(rows, preset.budget["identity"]), out_dir, info)
-    save(report)
+        raise
+    with lock:
+        files.sweep(out_dir)
+        try:
+            executor.check(session, out_dir)
+            for task, result in executor.map_unordered(process, session_plan.tasks):
+                rows.append(result if isinstance(result, dict) else _lost_row(task, result))
+                if progress:
+                    progress.advance(rows[-1])
+                if rows[-1].get("disk_full"):
+                    stopped = (f"{out_dir}: the disk is full; no further photo was started. Free some "
+                               "space and run the same command again to finish")
+                    break
+        finally:
+            if progress:
+                progress.close()
+            executor.close()
+        if stopped:
+            handled = {row["file"] for row in rows}
+            rows += [_row(task, "failed", reason=f"{task.source}: not retouched: the disk is full",
+                          disk_full=True) for task in session_plan.tasks if task.file not in handled]
+        rows.sort(key=lambda row: row["file"])
+        preset = session_plan.preset
+        info = {"session": str(session), "output": str(out_dir),
+                "preset": {"name": preset.name, "digest": preset.digest},
+                "run": {"executor": executor.name, "started": started,
+                        "seconds": round(time.perf_counter() - clock, 3)}}
+        report = Report(rows, checklist(rows, preset.budget["identity"]), out_dir, info, stopped=stopped,
+                        replaced=session_plan.replaced)
+        try:
+            save(report)
+        except (PhotoError, OSError) as error:
+            report.unsaved = str(error)
     return report

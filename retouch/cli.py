@@ -5,9 +5,12 @@ out-of-range values, unknown presets). Errors are one line naming the file or va
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -26,6 +29,26 @@ class UsageProblem(click.UsageError):
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"retouch: error: {message}", err=True)
     sys.exit(code)
+
+
+def warn(message: str) -> None:
+    click.echo(f"retouch: warning: {message}", err=True)
+
+
+def shortened(text: str, length: int = 60) -> str:
+    """`text` on one line, cut to `length` characters (client comments are echoed, never in full)."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[:length - 1] + "\u2026"
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses NaN (which passes every range comparison) and infinities."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def _echo_json(data) -> None:
@@ -70,8 +93,18 @@ def main() -> None:
 
 
 MAX_MEGAPIXELS = click.option(
-    "--max-megapixels", type=click.FloatRange(1, 2000), default=250, show_default=True,
+    "--max-megapixels", type=FiniteFloatRange(1, 2000), default=250, show_default=True,
     help="Refuse larger images (decompression-bomb guard).")
+
+
+def overlay_names(photos: tuple[Path, ...]) -> dict[Path, str]:
+    """Each photo's overlay file name, NAME.overlay.png; where photos from different folders or with
+    different suffixes share a NAME (a.png, sub/a.jpg), a short hash of the photo's path tells them apart."""
+    full = {path: Path(os.path.abspath(path)) for path in photos}
+    shared = Counter(path.stem.lower() for path in set(full.values()))
+    return {path: f"{absolute.stem}-{hashlib.sha256(os.fsencode(absolute)).hexdigest()[:8]}.overlay.png"
+            if shared[absolute.stem.lower()] > 1 else f"{absolute.stem}.overlay.png"
+            for path, absolute in full.items()}
 
 
 @main.command()
@@ -83,31 +116,36 @@ MAX_MEGAPIXELS = click.option(
 def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_megapixels: float) -> None:
     """Find faces: box, confidence and landmarks per face, and whether a person matte was found."""
     from .face import analyse, draw_overlay
-    from .io import PhotoError, read, write_pixels
+    from .io import PhotoError, check_folder, read, write_pixels
+    from .job import check_size
+    if overlay:
+        try:
+            check_folder(overlay)
+        except PhotoError as error:
+            fail(str(error))
+    names = overlay_names(photos)
     rows, failed = [], False
     for path in photos:
         try:
             photo = read(path, max_pixels=int(max_megapixels * 1e6))
+            check_size(photo)
             faces = analyse(photo, identity=False)
+            row = {"file": str(path), "size": list(photo.size), "person_matte": faces.person is not None,
+                   "faces": [{"box": list(f.box), "confidence": round(f.confidence, 3),
+                              "landmarks": len(f.landmarks)} for f in faces], "notes": list(photo.notes)}
+            if overlay:
+                row["overlay"] = str(write_pixels(draw_overlay(photo.pixels, faces) / 255.0, overlay / names[path]))
         except PhotoError as error:
+            click.echo(f"retouch: error: {error}", err=True)
             rows.append({"file": str(path), "error": str(error)})
             failed = True
             continue
-        row = {"file": str(path), "size": list(photo.size), "person_matte": faces.person is not None,
-               "faces": [{"box": list(f.box), "confidence": round(f.confidence, 3),
-                          "landmarks": len(f.landmarks)} for f in faces]}
-        if overlay:
-            overlay.mkdir(parents=True, exist_ok=True)
-            target = overlay / f"{path.stem}.overlay.png"
-            write_pixels(draw_overlay(photo.pixels, faces) / 255.0, target)
-            row["overlay"] = str(target)
         rows.append(row)
     if as_json:
         _echo_json(rows)
     else:
         for row in rows:
             if "error" in row:
-                click.echo(f"error: {row['error']}")
                 continue
             faces = row["faces"]
             click.echo(f"{row['file']}: {len(faces)} face{'s' if len(faces) != 1 else ''}, "
@@ -115,6 +153,8 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_m
             for number, face in enumerate(faces, 1):
                 click.echo(f"  face {number}: box {face['box']}, confidence {face['confidence']:.2f}, "
                            f"{face['landmarks']} landmarks")
+            for note in row["notes"]:
+                click.echo(f"  note: {note}")
             if "overlay" in row:
                 click.echo(f"  overlay: {row['overlay']}")
     sys.exit(1 if failed else 0)
@@ -276,7 +316,7 @@ def review_import(decisions_json: Path, out_dir: Path) -> None:
     except ReviewError as error:
         fail(str(error))
     for decision in decisions:
-        comment = f" ({decision.comment})" if decision.comment else ""
+        comment = f" ({shortened(decision.comment)})" if decision.comment else ""
         click.echo(f"{decision.file}: {decision.decision or 'no decision'}{comment}")
     click.echo(f"{len(decisions)} decision{'s' if len(decisions) != 1 else ''} written into the edit records "
                f"in {out_dir}")
@@ -296,35 +336,49 @@ def review_import(decisions_json: Path, out_dir: Path) -> None:
               help="Worker processes on this machine, or a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local Dask cluster).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace outputs made from other photos, carrying review decisions, or not made by retouch "
+                   "(each is moved into OUT_DIR/.retouch-replaced/ first).")
 def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, recursive: bool,
-          fmt: str | None, dry_run: bool, executor: str, scheduler: str | None) -> None:
+          fmt: str | None, dry_run: bool, executor: str, scheduler: str | None, overwrite: bool) -> None:
     """Retouch every photo of SESSION_DIR into OUT_DIR, resumably; writes report.json and report.csv.
 
-    Re-running the same command skips photos already done with the same preset.
+    Re-running the same command skips photos already done with the same preset. An output that retouch
+    did not make from the same photo, or that carries a review decision, is never replaced without
+    --overwrite.
     """
     from . import batch as session
+    from .files import FolderError
+    from .io import PhotoError
     if scheduler and executor != "dask":
         raise UsageProblem("--scheduler needs --executor dask")
     chosen = _load_preset(preset)
     try:
-        plan = session.plan(session_dir, out_dir, chosen, recursive=recursive, fmt=fmt)
+        plan = session.plan(session_dir, out_dir, chosen, recursive=recursive, fmt=fmt, overwrite=overwrite)
     except session.SessionError as error:
         raise UsageProblem(str(error)) from None
     if dry_run:
-        for task, done in session.preview(plan):
-            click.echo(f"{'skip' if done else 'do':<5}{task.file} -> {task.output}")
+        words = {"none": "do", "done": "skip", "ours": "redo", "conflict": "replace" if overwrite else "conflict"}
+        for task, found in session.preview(plan):
+            line = f"{words[found.state] + ' ':<5}{task.file} -> {task.output}"
+            click.echo(line + (f": {found.reason}" if found.state == "conflict" else ""))
         return
     if not plan.tasks:
         fail(f"{session_dir}: no supported photos found" + ("" if recursive else " (try --recursive)"))
     try:
+        session.check_output(plan)
         runner = session.make_executor(executor, workers=workers, scheduler=scheduler)
         report = session.run(plan, runner, progress=session.Progress(len(plan.tasks)))
-    except session.EngineError as error:
+    except (session.EngineError, FolderError, PhotoError) as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; outputs finished so far are kept: run the same command again to resume", 130)
     for line in session.summary_lines(report):
         click.echo(line)
+    if report.stopped:
+        fail(report.stopped)
+    if report.unsaved:
+        fail(f"the report could not be written: {report.unsaved}")
     sys.exit(report.exit_code)
 
 

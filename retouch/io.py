@@ -18,7 +18,10 @@ What `write` keeps, per output format (EXIF always gets Orientation = 1: the pix
                   (maker notes may not survive)
 
 Every write goes to a temporary file beside the target, is fsynced and then renamed over it, so an
-interrupted write never leaves a half file under the final name. `write` replaces an existing file (the
+interrupted write never leaves a half file under the final name. Files that belong together (an output,
+its XMP sidecar and its edit record; every record a review import touches) are staged together (`staged`):
+all are complete on disk before the first is renamed into place, and a failure while staging, a full disk
+above all (DiskFull), leaves none of them. `write` replaces an existing file (the
 original above all) only when told to with allow_overwrite=True. Bad input raises PhotoError with one
 line naming the file and what is wrong with it. `read`'s own pixel limit (max_pixels, 250 MP by default,
 `--max-megapixels` in the CLI) is the one that rules: Pillow's bomb guard (an error above
@@ -29,10 +32,10 @@ max_pixels before anything decodes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
-import secrets
 import struct
 import threading
 import warnings
@@ -46,6 +49,7 @@ import rawpy
 import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from . import files
 from .photo import Photo
 
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -83,6 +87,10 @@ _LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 
 class PhotoError(Exception):
     """A photo that cannot be read or written; the message is one line naming the file and the reason."""
+
+
+class DiskFull(PhotoError):
+    """A write that failed because the disk (or the user's quota) is full; nothing of it was left behind."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -258,18 +266,30 @@ def read(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, proxy
         raise PhotoError(f"{path}: unsupported format {suffix or '(no suffix)'!r}; "
                          f"readable: {' '.join(sorted(SUPPORTED_SUFFIXES))}")
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise PhotoError(f"{path}: no such file") from None
-    except OSError as error:
-        raise PhotoError(f"{path}: cannot be read ({error.strerror})") from None
-    if not path.is_file():
-        raise PhotoError(f"{path}: not a file")
+        size = files.regular(path)
+    except (FileNotFoundError, files.FileReadError) as error:
+        raise PhotoError(str(error)) from None
     if size == 0:
         raise PhotoError(f"{path}: empty file (0 bytes)")
     if suffix in RAW_SUFFIXES:
         return _read_raw(path, max_pixels=max_pixels, proxy=proxy)
+    if suffix in (".tif", ".tiff"):
+        _refuse_float_tiff(path)
     return _read_pillow(path, max_pixels=max_pixels, proxy=proxy)
+
+
+def _refuse_float_tiff(path: Path) -> None:
+    """PhotoError for a floating-point TIFF (HDR merges): its values are scene light, often above 1, not
+    the display-encoded 0..1 a photo holds here, so reading it as a photo would change its colours."""
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            kind, bits = page.dtype.kind if page.dtype is not None else "", page.bitspersample
+    except Exception:   # not a TIFF tifffile can read: Pillow's reader says what is wrong with it
+        return
+    if kind == "f":
+        raise PhotoError(f"{path}: {bits}-bit floating-point TIFF is not supported (an HDR merge?); "
+                         "save it as an 8- or 16-bit TIFF")
 
 
 def _is_16_bit(image: Image.Image) -> bool:
@@ -284,6 +304,7 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
         _check_pixels(path, image.size, max_pixels)
         sixteen_bit = _is_16_bit(image)            # before anything decodes (that clears the tiles)
         fmt = "JPEG" if image.format == "MPO" else image.format
+        frames = getattr(image, "n_frames", 1) if image.format != "MPO" else 1   # MPO: camera previews
         exif_data = image.getexif()                # from the header (PNG may decode to find it)
         orientation = exif_data.get(_ORIENTATION, 1)
         exif = (_descriptive_exif(exif_data) if fmt == "TIFF"
@@ -299,8 +320,9 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
         else:
             rgb, alpha = _pillow_rgb(image, profile)
     alpha = None if alpha is None else unit_float(_orient(alpha, orientation))
+    notes = (f"{path.name} holds {frames} frames (pages or animation); only the first is used",) if frames > 1 else ()
     return Photo(unit_float(_orient(rgb, orientation)), bit_depth=16 if sixteen_bit else 8, exif=exif,
-                 icc=_rgb_profile(profile), source=path, alpha=alpha, format=fmt)
+                 icc=_rgb_profile(profile), source=path, alpha=alpha, format=fmt, notes=notes)
 
 
 def _with_exif_header(exif: bytes | None) -> bytes | None:
@@ -393,21 +415,35 @@ def _tiff_exif(path: Path) -> bytes | None:
 
 # ------------------------------------------------------------------------------------------------ write
 
-def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, quality: int = 92,
-          bit_depth: int | None = None, xmp: bytes | str | None = None,
-          allow_overwrite: bool = False) -> Path:
-    """Write `photo` to `path` atomically, keeping its EXIF (Orientation reset to 1) and ICC profile.
-
-    `format` ("jpeg", "png", "tiff", "webp", or any readable suffix's name) defaults to the suffix's.
-    `bit_depth` defaults to the photo's for PNG and TIFF, 8 for JPEG and WebP (which only hold 8).
-    `xmp` is an XMP packet to embed (the edit record). An existing file, above all the original the photo
-    was read from, is replaced only with `allow_overwrite=True`. Returns the path written.
-    """
+def output_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """The format `write` would use for `path` ("JPEG", "PNG", "TIFF", "WEBP"); PhotoError if none."""
     path = Path(path)
     kind = _FORMAT_BY_SUFFIX.get("." + (format or path.suffix.lstrip(".")).lower())
     if kind is None:
         raise PhotoError(f"{path}: cannot write format {format or path.suffix or '(no suffix)'!r}; "
                          f"writable: {' '.join(sorted(_FORMAT_BY_SUFFIX))}")
+    return kind
+
+
+def upright_exif(photo: Photo) -> bytes | None:
+    """The photo's EXIF block as it will be written (Orientation 1); PhotoError naming the photo's source
+    file when the block is malformed. Checked before work is spent on a photo that could not be written."""
+    return None if photo.exif is None else _exif_upright(photo.source or Path("photo"), photo.exif)
+
+
+def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, quality: int = 92,
+          bit_depth: int | None = None, xmp: bytes | str | None = None,
+          allow_overwrite: bool = False, stage: "Stage | None" = None) -> Path:
+    """Write `photo` to `path` atomically, keeping its EXIF (Orientation reset to 1) and ICC profile.
+
+    `format` ("jpeg", "png", "tiff", "webp", or any readable suffix's name) defaults to the suffix's.
+    `bit_depth` defaults to the photo's for PNG and TIFF, 8 for JPEG and WebP (which only hold 8).
+    `xmp` is an XMP packet to embed (the edit record). An existing file, above all the original the photo
+    was read from, is replaced only with `allow_overwrite=True`. With `stage`, the file is only staged
+    there: it appears at `path` when the stage commits. Returns the path written.
+    """
+    path = Path(path)
+    kind = output_format(path, format)
     depth = bit_depth or (photo.bit_depth if kind in ("PNG", "TIFF") else 8)
     if depth not in (8, 16) or (depth == 16 and kind in ("JPEG", "WEBP")):
         raise PhotoError(f"{path}: bit depth {depth} cannot be written as {kind}")
@@ -421,13 +457,13 @@ def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, q
         what = "is the original this photo was read from" if _same_file(path, photo.source) else "already exists"
         raise PhotoError(f"{path}: {what}; pass allow_overwrite=True to replace it")
     channels = photo.pixels if photo.alpha is None or kind == "JPEG" else np.dstack([photo.pixels, photo.alpha])
-    exif = None if photo.exif is None else _exif_upright(path, photo.exif)
+    exif = upright_exif(photo)
     packet = xmp.encode("utf-8") if isinstance(xmp, str) else xmp
     try:
-        with atomic_output(path) as fh:
+        with stage.file(path) if stage is not None else atomic_output(path) as fh:
             _ENCODERS[kind](fh, _quantise(channels, depth), kind=kind, quality=quality, exif=exif,
                             icc=photo.icc, xmp=packet)
-    except (OSError, ValueError) as error:     # disk full, permissions; Pillow: "EXIF data is too long"
+    except (OSError, ValueError) as error:     # permissions, a lost mount; Pillow: "EXIF data is too long"
         raise PhotoError(f"{path}: could not be written ({error})") from error
     return path
 
@@ -485,26 +521,93 @@ _ENCODERS = {"JPEG": _encode_pillow, "WEBP": _encode_pillow, "PNG": _encode_png,
 
 # -------------------------------------------------------------------------------------- files, proxies
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class Stage:
+    """Files written to temporaries beside their targets (files.temporary_for), fsynced, and renamed into
+    place only by `commit`: every one of them is complete on disk before the first appears. Use it
+    through `staged`, which removes whatever was not committed."""
+
+    def __init__(self) -> None:
+        self._temporaries: dict[Path, Path] = {}     # target -> its temporary, in staging order
+
+    @contextlib.contextmanager
+    def file(self, path: str | os.PathLike) -> Iterator[BinaryIO]:
+        """A read-write binary file staged for `path`. DiskFull (nothing left behind) when the disk is full."""
+        path = Path(path)
+        if path in self._temporaries:
+            raise ValueError(f"{path}: staged twice")
+        temporary = files.temporary_for(path)
+        try:
+            fh = open(temporary, "x+b")   # exclusive create; the umask sets the permissions, as for any new file
+            self._temporaries[path] = temporary
+            with fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as error:
+            self._discard(path)
+            if error.errno in _DISK_FULL:
+                raise DiskFull(f"{path}: could not be written: the disk is full ({error.strerror})") from error
+            raise
+        except BaseException:
+            self._discard(path)
+            raise
+
+    def data(self, path: str | os.PathLike, data: bytes) -> Path:
+        """Stage `data` for `path`."""
+        with self.file(path) as fh:
+            fh.write(data)
+        return Path(path)
+
+    def temporary(self, path: str | os.PathLike) -> Path:
+        """Where `path`'s staged content is until the commit (to hash or check it)."""
+        return self._temporaries[Path(path)]
+
+    def commit(self, order: tuple[str | os.PathLike, ...] = ()) -> None:
+        """Rename every staged file into place: those named in `order` first, in that order, then the rest
+        in the order they were staged; then make the renames durable."""
+        first = [Path(path) for path in order]
+        folders = set()
+        for path in first + [path for path in self._temporaries if path not in first]:
+            os.replace(self._temporaries.pop(path), path)
+            folders.add(path.parent)
+        for folder in folders:
+            _fsync_folder(folder)
+
+    def _discard(self, path: Path) -> None:
+        temporary = self._temporaries.pop(path, None)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Remove every temporary not yet committed."""
+        for path in list(self._temporaries):
+            self._discard(path)
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[Stage]:
+    """A Stage whose files are committed when the block ends without error (unless the block committed
+    them itself, in its own order) and removed on any error: all of them appear, or none."""
+    stage = Stage()
+    try:
+        yield stage
+        stage.commit()
+    finally:
+        stage.discard()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A read-write binary file that appears at `path` only once the block finishes without error.
 
     It is a temporary file in the same folder (so the final rename is atomic), fsynced and renamed over
-    `path`; on any error it is removed and `path` is left as it was.
+    `path`; on any error it is removed and `path` is left as it was (DiskFull when the disk is full).
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fh = open(temporary, "x+b")   # exclusive create; the umask sets the permissions, as for any new file
-    try:
-        with fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+    with staged() as stage, stage.file(path) as fh:
+        yield fh
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -517,17 +620,33 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+def check_folder(folder: str | os.PathLike) -> Path:
+    """Make `folder` (and its parents) and prove that a file can be created, written and fsynced in it,
+    before any work is spent on what is to go there; PhotoError naming it and the reason otherwise
+    (read-only mount, immutable folder, a parent that is a file, permissions), DiskFull when it is full."""
+    folder = Path(folder)
+    stage = Stage()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stage.data(folder / "probe", b"\0")
+    except OSError as error:
+        raise PhotoError(f"{folder}: cannot write here ({error.strerror or error})") from None
+    finally:
+        stage.discard()
+    return folder
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` atomically (see atomic_output). Returns the path."""
-    with atomic_output(path) as fh:
-        fh.write(data)
+    with staged() as stage:
+        stage.data(path, data)
     return Path(path)
 
 
 def sha256_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    """Hex SHA-256 of a regular file (files.open_regular: anything else is refused), read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with files.open_regular(path) as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()

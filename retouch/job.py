@@ -8,16 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import record
+from . import files, outputs, record
 from .budget import Budget
-from .io import PhotoError, read, sha256_file, write
+from .io import PhotoError, check_folder, read, sha256_file, upright_exif
 from .measure import measure, reference, verdict, worst
+from .photo import Photo
 from .pipeline import Result, retouch
 from .presets import Preset
+
+MIN_SIDE = 32     # pixels: face analysis and the person matte need room (10-20 px frames broke them)
 
 
 class NoFaceError(PhotoError):
     """A preset that only edits faces met a photo with none: nothing would be retouched."""
+
+
+class OutputConflict(FileExistsError):
+    """The output's path holds something retouch must not replace unasked (see outputs.examine)."""
 
 
 @dataclass
@@ -25,40 +32,79 @@ class Outcome:
     output: Path
     record: dict
     record_path: Path
-    result: Result
+    result: Result | None           # None when the output was already done (skipped)
+    skipped: bool = False
+    moved: tuple[Path, ...] = ()    # what was replaced, where it went (recoverable)
+
+
+def check_size(photo: Photo) -> None:
+    """PhotoError naming the photo's file when it is too small to analyse (under MIN_SIDE on a side)."""
+    width, height = photo.size
+    if min(width, height) < MIN_SIDE:
+        raise PhotoError(f"{photo.source}: {width}x{height} is too small to analyse or retouch "
+                         f"(at least {MIN_SIDE} pixels on each side)")
+
+
+def _input_sha256(source: Path) -> str:
+    try:
+        return sha256_file(source)
+    except (FileNotFoundError, files.FileReadError) as error:
+        raise PhotoError(str(error)) from None
 
 
 def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, quality: int | None = None,
                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None,
-                 max_pixels: int | None = None, require_face: bool = False) -> Outcome:
-    """Retouch `source` into `target` (format from its suffix) and write the record beside it.
+                 max_pixels: int | None = None, require_face: bool = False, resume: bool = False,
+                 aside: Path | None = None) -> Outcome:
+    """Retouch `source` into `target` (format from its suffix) and write the record beside it, as one unit
+    (outputs.write).
 
-    The original is never written: a target that is the source is refused whatever the flags, and an
-    existing target needs `overwrite`. With `require_face`, a photo without a face raises NoFaceError
-    before anything is written.
+    The original is never written: a target that is the source is refused whatever the flags. The output's
+    format and folder are checked before any work. What is at `target` decides (outputs.examine): nothing,
+    or our own output of this photo whose write was cut short, is written; with `resume` (a batch), our
+    output of this photo and preset is kept as it is (skipped) and our output of this photo with another
+    preset is redone. Anything else raises OutputConflict unless `overwrite`; with `aside`, what is then
+    replaced is moved there first. With `require_face`, a photo without a face raises NoFaceError before
+    anything is written.
     """
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise PhotoError(f"{target}: is the original photo; retouch never writes over an original")
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: already exists (pass --overwrite to replace it)")
-    input_sha = sha256_file(source) if source.is_file() else ""
+    outputs.check_target(target)
+    check_folder(target.parent)
+    files.sweep(target.parent, names=(target.name, *(path.name for path in record.sidecar_paths(target))))
+    input_sha = _input_sha256(source)
+    existing = outputs.examine(target, input_sha, preset.digest)
+    if resume and existing.state == "done":
+        return Outcome(target, existing.record, record.sidecar_paths(target)[0], None, skipped=True)
+    writable = existing.state == "none" or (existing.state == "ours" and (resume or existing.sha256 is None))
+    if not (writable or overwrite):
+        raise OutputConflict(f"{target}: {existing.reason}; choose another output "
+                             f"{'folder' if resume else 'file'} or --overwrite")
     photo = read(source) if max_pixels is None else read(source, max_pixels=max_pixels)
+    check_size(photo)
+    upright_exif(photo)              # a malformed EXIF block is refused now, not after the work
     result = retouch(photo, preset, progress=progress, in_place=True)    # its original pixels are not read again
     if require_face and not len(result.faces):
         raise NoFaceError(f"{source}: no face found")
-    entry = record.build(result.as_dict(), input_path=source, input_sha256=input_sha,
-                         output_path=target, preset_summary=preset.summary())
-    write(photo.with_pixels(result.pixels), target, quality=quality or preset.output.quality,
-          xmp=record.xmp_packet(entry), allow_overwrite=overwrite)
-    json_path, _ = record.write(entry, target)
-    return Outcome(target, entry, json_path, result)
+    done = result.as_dict()
+    done["warnings"] = [*photo.notes, *done["warnings"]]
+    entry = record.build(done, input_path=source, input_sha256=input_sha, output_path=target,
+                         preset_summary=preset.summary())
+    moved: tuple[Path, ...] = ()
+    if existing.state == "conflict" and aside is not None:
+        moved = tuple(outputs.move_aside(target, aside))
+    entry, json_path = outputs.write(photo.with_pixels(result.pixels), target, entry,
+                                     quality=quality or preset.output.quality,
+                                     previous=None if moved else existing.sha256)
+    return Outcome(target, entry, json_path, result, moved=moved)
 
 
 def compare_files(original: str | Path, retouched: str | Path, budget: Budget) -> dict:
     """Every measure of `retouched` against `original`, with the budget's verdict."""
     from .face import analyse
     before, after = read(original), read(retouched)
+    check_size(before)
     if before.pixels.shape != after.pixels.shape:
         raise PhotoError(f"{retouched}: size {after.size[0]}x{after.size[1]} differs from the original's "
                          f"{before.size[0]}x{before.size[1]}; measures need the same framing")

@@ -13,12 +13,14 @@ import json
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from . import __version__
+from . import __version__, files
 from .io import write_bytes_atomic
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicallyEnhanced"
 NAMESPACE = "http://ns.retouch-photo.org/record/1.0/"
 DECISIONS = ("approved", "rejected", "needs changes")
+COMMENT_MAX = 5000          # characters in a review comment: a few paragraphs, never a pasted file
+RECORD_MAX_BYTES = 64 << 20  # an edit record is a few kB; anything far bigger is not one
 
 
 def edit_words(name: str) -> str:
@@ -56,11 +58,13 @@ def output_of(record_path: str | Path) -> Path:
 
 
 def find_outputs(folder: str | Path, *, recursive: bool = False) -> list[Path]:
-    """Every output in `folder` (and its subfolders with `recursive`) that has a JSON record beside it,
-    sorted by path."""
+    """Every output in `folder` (and its subfolders with `recursive`, hidden ones left out: they hold
+    outputs replaced by a batch) that has a JSON record beside it, sorted by path."""
     folder = Path(folder)
     records = folder.rglob("*" + RECORD_SUFFIX) if recursive else folder.glob("*" + RECORD_SUFFIX)
-    return sorted((output_of(path) for path in records), key=lambda path: path.relative_to(folder).as_posix())
+    shown = (path for path in records
+             if not any(part.startswith(".") for part in path.relative_to(folder).parent.parts))
+    return sorted((output_of(path) for path in shown), key=lambda path: path.relative_to(folder).as_posix())
 
 
 def original_of(entry: dict, output: str | Path) -> Path | None:
@@ -186,28 +190,45 @@ def write(record: dict, output: str | Path) -> tuple[Path, Path]:
     """Write the JSON record and the XMP sidecar next to `output`, atomically."""
     json_path, xmp_path = sidecar_paths(output)
     write_bytes_atomic(xmp_path, xmp_packet(record))
-    write_bytes_atomic(json_path, json.dumps(record, indent=2).encode("utf-8"))
+    write_bytes_atomic(json_path, encode(record))
     return json_path, xmp_path
 
 
 def read(output: str | Path) -> dict:
-    """The JSON record of an output file (FileNotFoundError naming it if there is none)."""
+    """The JSON record of an output file: FileNotFoundError naming it if there is none, ValueError naming it
+    if it is not a regular file holding a JSON object."""
     json_path, _ = sidecar_paths(output)
     try:
-        return json.loads(json_path.read_text(encoding="utf-8"))
+        record = files.load_json(json_path, limit=RECORD_MAX_BYTES, what="edit record")
     except FileNotFoundError:
         raise FileNotFoundError(f"{json_path}: no edit record next to {Path(output).name}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{json_path}: edit record is not valid JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise files.FileReadError(f"{json_path}: edit record is not a JSON object")
+    return record
+
+
+def reviewed(record: dict, output: str | Path, decision: str | None, comment: str = "", *, source: str,
+             time: str | None = None) -> dict:
+    """`record` with a review decision (approved / rejected / needs changes) and comment in it; ValueError
+    naming `output` for an unknown decision or a comment longer than COMMENT_MAX characters."""
+    if decision is not None and decision not in DECISIONS:
+        raise ValueError(f"{output}: decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    if len(comment) > COMMENT_MAX:
+        raise ValueError(f"{output}: the comment is {len(comment):,} characters, more than the {COMMENT_MAX:,} "
+                         "a comment may be")
+    return record | {"review": {"decision": decision, "comment": comment, "source": source,
+                                "time": time or now()}}
+
+
+def encode(record: dict) -> bytes:
+    """The JSON record's bytes, as written next to the output."""
+    return json.dumps(record, indent=2).encode("utf-8")
 
 
 def set_review(output: str | Path, decision: str | None, comment: str = "", *, source: str,
                time: str | None = None) -> dict:
     """Store a review decision (approved / rejected / needs changes) and comment in the record."""
-    if decision is not None and decision not in DECISIONS:
-        raise ValueError(f"{output}: decision {decision!r} is not one of {', '.join(DECISIONS)}")
-    record = read(output)
-    record["review"] = {"decision": decision, "comment": comment, "source": source, "time": time or now()}
+    record = reviewed(read(output), output, decision, comment, source=source, time=time)
     json_path, _ = sidecar_paths(output)
-    write_bytes_atomic(json_path, json.dumps(record, indent=2).encode("utf-8"))
+    write_bytes_atomic(json_path, encode(record))
     return record

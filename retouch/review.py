@@ -8,8 +8,12 @@ client's decisions are kept in the browser and downloaded as `decisions.json`;
 `import_decisions(decisions_json, out_dir)` writes them into the edit records.
 
 The gallery id (stored in OUT_DIR/.gallery-id, made once and reused on rebuilds) ties a decisions file to its
-folder: a file from another gallery, or naming photos that are not in the folder, is refused as a whole.
+folder: a file from another gallery, or naming photos that are not in the folder, is refused as a whole, and
+a valid one is written into every record it names together (io.staged) or not at all.
 All text from files reaches the page escaped (HTML) or as JSON with `<`, `>` and `&` escaped.
+
+A gallery is only written into a new or empty folder, or into one it made itself: GALLERY_DIR/.retouch-gallery
+lists the files the gallery wrote there, and a rebuild removes only files on that list.
 """
 from __future__ import annotations
 
@@ -31,8 +35,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from . import __version__, record
-from .io import PhotoError, read, write_bytes_atomic
+from . import __version__, files, record
+from .io import PhotoError, read, staged, write_bytes_atomic
 
 GALLERY_ID_FILE = ".gallery-id"
 WEB_LONG_SIDE = 2048
@@ -41,7 +45,10 @@ WEB_QUALITY = 85
 THUMB_QUALITY = 80
 CLIENT_DECISIONS = ("approved", "needs changes")
 IMAGES = "images"
-_OUR_IMAGE = re.compile(r"\d{4}\.(before|after|thumb)\.jpg")
+INDEX = "index.html"
+MARKER = ".retouch-gallery"       # in a gallery folder: the files the gallery wrote there (JSON)
+DECISIONS_MAX_BYTES = 64 << 20    # thousands of photos with long comments stay far below this
+_OUR_FILE = re.compile(rf"{INDEX}|{IMAGES}/\d{{4}}\.(before|after|thumb)\.jpg")
 
 
 class ReviewError(ValueError):
@@ -85,9 +92,11 @@ def gallery_id(out_dir: str | Path, *, create: bool = False) -> str | None:
     """The gallery id of OUT_DIR (from its .gallery-id), made and stored on first use when `create`."""
     path = Path(out_dir) / GALLERY_ID_FILE
     try:
-        stored = path.read_text(encoding="utf-8").strip()
+        stored = files.read_text(path, limit=1024, what="gallery id").strip()
     except FileNotFoundError:
         stored = ""
+    except files.FileReadError as error:
+        raise ReviewError(str(error)) from None
     if stored or not create:
         return stored or None
     new = uuid.uuid4().hex
@@ -215,12 +224,37 @@ def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tu
     return photo, thumb.size
 
 
+def _written_before(gallery_dir: Path) -> set[str]:
+    """The files an earlier build wrote into GALLERY_DIR (from its marker), or none for a new or empty
+    folder; ReviewError for a folder with anything else in it: a gallery never takes over a user's folder."""
+    if not gallery_dir.exists():
+        return set()
+    if not gallery_dir.is_dir():
+        raise ReviewError(f"{gallery_dir}: not a folder")
+    marker = gallery_dir / MARKER
+    if not marker.exists() and any(gallery_dir.iterdir()):
+        raise ReviewError(f"{gallery_dir}: this folder has files in it and was not made by retouch review "
+                          f"(no {MARKER}); choose a new or empty folder for the gallery")
+    try:
+        listed = files.load_json(marker, limit=1 << 20, what="gallery marker") if marker.exists() else {}
+    except (FileNotFoundError, files.FileReadError) as error:
+        raise ReviewError(str(error)) from None
+    names = listed.get("files") if isinstance(listed, dict) else None
+    return {name for name in names if isinstance(name, str) and _OUR_FILE.fullmatch(name)} if names else set()
+
+
+def _mark(gallery_dir: Path, names: set[str]) -> None:
+    write_bytes_atomic(gallery_dir / MARKER, json.dumps({"tool": "retouch review", "files": sorted(names)},
+                                                        indent=1).encode("utf-8"))
+
+
 def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | None = None) -> Gallery:
     """Write the client gallery for OUT_DIR's retouched photos into GALLERY_DIR (see the module doc).
 
-    Outputs whose file or record cannot be read are left out and listed in `skipped`; an OUT_DIR without
-    any readable output raises ReviewError. Image files from an earlier build that are no longer used
-    are removed; index.html is written last, so an interrupted build leaves the old page whole.
+    GALLERY_DIR must be new, empty, or a gallery built before (ReviewError otherwise). Outputs whose file
+    or record cannot be read are left out and listed in `skipped`; an OUT_DIR without any readable output
+    raises ReviewError. Files an earlier build wrote that are no longer used are removed, and nothing
+    else; index.html is written last, so an interrupted build leaves the old page whole.
     """
     out_dir, gallery_dir = Path(out_dir), Path(gallery_dir)
     if not out_dir.is_dir():
@@ -228,8 +262,13 @@ def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | 
     outputs = record.find_outputs(out_dir, recursive=True)
     if not outputs:
         raise ReviewError(f"{out_dir}: no retouched photos with edit records (*{record.RECORD_SUFFIX}) found")
+    before = _written_before(gallery_dir)
     images = gallery_dir / IMAGES
     images.mkdir(parents=True, exist_ok=True)
+    files.sweep(gallery_dir)
+    ours = before | {INDEX} | {f"{IMAGES}/{number:04d}.{kind}.jpg" for number in range(1, len(outputs) + 1)
+                               for kind in ("before", "after", "thumb")}
+    _mark(gallery_dir, ours)       # first: whatever this build writes is known to be ours if it is cut short
     photos, thumb_sizes, skipped = [], [], []
     for output in outputs:
         try:
@@ -241,14 +280,14 @@ def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | 
         thumb_sizes.append(thumb_size)
     if not photos:
         raise ReviewError(f"{out_dir}: none of the {len(outputs)} retouched photos could be read ({skipped[0]})")
-    written = {f"{p.number:04d}.{kind}.jpg" for p in photos for kind in ("after", "thumb")}
-    written |= {f"{p.number:04d}.before.jpg" for p in photos if p.has_before}
-    for stale in images.iterdir():
-        if _OUR_IMAGE.fullmatch(stale.name) and stale.name not in written:
-            stale.unlink()
+    written = {f"{IMAGES}/{p.number:04d}.{kind}.jpg" for p in photos for kind in ("after", "thumb")}
+    written |= {f"{IMAGES}/{p.number:04d}.before.jpg" for p in photos if p.has_before} | {INDEX}
+    for stale in sorted(ours - written):
+        (gallery_dir / stale).unlink(missing_ok=True)
     identifier = gallery_id(out_dir, create=True)
     page = render_page(title or f"Photos for review: {out_dir.resolve().name}", identifier, photos, thumb_sizes)
-    index = write_bytes_atomic(gallery_dir / "index.html", page.encode("utf-8"))
+    index = write_bytes_atomic(gallery_dir / INDEX, page.encode("utf-8"))
+    _mark(gallery_dir, written)
     return Gallery(index, identifier, photos, skipped)
 
 
@@ -290,6 +329,9 @@ def _decision(entry, where: str, out_dir: Path, seen: set[str]) -> Decision:
                           f"{', '.join(CLIENT_DECISIONS)}")
     if not isinstance(comment, str):
         raise ReviewError(f"{where}: comment for {file!r} is not text")
+    if len(comment) > record.COMMENT_MAX:
+        raise ReviewError(f"{where}: comment for {file!r} is {len(comment):,} characters, more than the "
+                          f"{record.COMMENT_MAX:,} a comment may be")
     try:
         time = _time(entry.get("time"))
     except ValueError:
@@ -301,11 +343,11 @@ def read_decisions(decisions_json: str | Path, out_dir: str | Path) -> list[Deci
     """Every decision in a gallery's decisions file, all checked against OUT_DIR before any is used."""
     path, out_dir = Path(decisions_json), Path(out_dir)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = files.load_json(path, limit=DECISIONS_MAX_BYTES, what="decisions file")
     except FileNotFoundError:
         raise ReviewError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReviewError(f"{path}: not a decisions file (not valid JSON: {error})") from None
+    except files.FileReadError as error:
+        raise ReviewError(str(error)) from None
     if not isinstance(data, dict) or not isinstance(data.get("photos"), list):
         raise ReviewError(f"{path}: not a decisions file (expected \"gallery_id\" and a \"photos\" list)")
     expected = gallery_id(out_dir)
@@ -321,10 +363,23 @@ def read_decisions(decisions_json: str | Path, out_dir: str | Path) -> list[Deci
 
 
 def import_decisions(decisions_json: str | Path, out_dir: str | Path) -> list[Decision]:
-    """Write a client's decisions into the edit records (source "client"); nothing is written unless the
-    whole file is valid for OUT_DIR (ReviewError otherwise)."""
+    """Write a client's decisions into the edit records (source "client"): the whole file and every record
+    it names are checked first (ReviewError otherwise), then all the records are written together
+    (io.staged): every decision lands, or none does."""
     decisions = read_decisions(decisions_json, out_dir)
+    updated = []
     for decision in decisions:
-        record.set_review(_inside(Path(out_dir), decision.file), decision.decision, decision.comment,
-                          source="client", time=decision.time)
+        output = _inside(Path(out_dir), decision.file)
+        try:
+            entry = record.reviewed(record.read(output), output, decision.decision, decision.comment,
+                                    source="client", time=decision.time)
+        except (FileNotFoundError, ValueError) as error:
+            raise ReviewError(f"{error}; no decision was written") from None
+        updated.append((record.sidecar_paths(output)[0], record.encode(entry)))
+    try:
+        with staged() as stage:
+            for json_path, data in updated:
+                stage.data(json_path, data)
+    except (PhotoError, OSError) as error:
+        raise ReviewError(f"{error}; no decision was written") from None
     return decisions

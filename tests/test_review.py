@@ -171,14 +171,24 @@ def test_page_is_self_contained(built):
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
 
 
-def test_rebuild_keeps_the_gallery_id_and_clears_stale_images(built, tmp_path):
+def test_rebuild_keeps_the_gallery_id_and_clears_only_its_own_stale_images(built, tmp_path):
+    """A rebuild removes the images an earlier build wrote that are no longer used, and nothing else
+    (a file named like ours but put there by someone else stays)."""
     out_dir, gallery = built
-    images = gallery.index.parent / review.IMAGES
-    (images / "0099.after.jpg").write_bytes(b"old")
+    smaller, copy = tmp_path / "smaller", tmp_path / "gallery"
+    shutil.copytree(out_dir, smaller)
+    shutil.copytree(gallery.index.parent, copy)
+    images = copy / review.IMAGES
+    last = gallery.photos[-1]
+    for path in (smaller / last.file, *record.sidecar_paths(smaller / last.file)):
+        path.unlink()
+    (images / "0099.after.jpg").write_bytes(b"someone else's")
     (images / "notes.txt").write_text("not ours")
-    rebuilt = review.build_gallery(out_dir, gallery.index.parent, title="Smith family, June")
+    rebuilt = review.build_gallery(smaller, copy, title="Smith family, June")
     assert rebuilt.gallery_id == gallery.gallery_id == review.gallery_id(out_dir)
-    assert not (images / "0099.after.jpg").exists() and (images / "notes.txt").exists()
+    assert len(rebuilt.photos) == len(gallery.photos) - 1
+    assert not (images / f"{last.number:04d}.after.jpg").exists()
+    assert (images / "0099.after.jpg").exists() and (images / "notes.txt").exists()
     other = tmp_path / "other"
     _add_output(other, "one.jpg", tmp_path / "missing.png", samples.astronaut_rgb()[:64, :64])
     assert review.build_gallery(other, tmp_path / "g").gallery_id != gallery.gallery_id
