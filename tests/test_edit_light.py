@@ -1,16 +1,22 @@
 """light: a known left/right light gradient is evened out without colour shifts; balanced faces barely move;
-under-eye shadows are lifted; exposure correction stays inside its EV bound."""
+under-eye shadows are lifted; exposure correction stays inside its EV bound; exposure is judged apart from
+skin tone (issue 20's known answers, tests/_exposure_cases.py): dark skin in a correctly exposed photo is
+not lifted, an under-exposed frame and a face in shadow are, and the record says why."""
 import dataclasses
+import json
 
 import cv2
 import numpy as np
 import pytest
 
+from retouch import edits, presets
 from retouch.color import delta_e, luminance, to_lab, to_linear, to_srgb
 from retouch.edits import light
-from retouch.pipeline import blend
+from retouch.params import ParamError
+from retouch.pipeline import blend, retouch
 
-from portraits import faces, photo, save_png, side_by_side
+from _exposure_cases import CASES, DARK_SKIN_LIGHTNESS, case
+from portraits import NAMES, faces, photo, save_png, side_by_side
 
 GRADIENT_EV = 0.7
 SHADOW_EV = 0.5          # the synthetic under-eye shadow: this far below the cheeks
@@ -191,3 +197,143 @@ def test_a_large_face_reads_its_statistics_shrunk_like_at_full_resolution(monkey
     print(f"statistics shrunk vs full resolution: mean dE {differences.mean():.3f}, max {differences.max():.3f}")
     assert moved.mean() > 0.01
     assert differences.mean() < 0.2 and differences.max() < 1.0
+
+
+# Exposure, judged apart from skin tone (issue 20). Gains are read with the other two corrections off, at
+# full strength: the gain the edit decided (its record) and the gain on the skin's pixels.
+EXPOSURE_ONLY = light.Params(balance=0.0, under_eye=0.0)
+SAME_PEOPLE = ("obama", "astronaut")
+
+
+def exposure_of(name: str, which: str) -> tuple[dict, float, np.ndarray]:
+    """(the face's exposure record, the median gain on its skin in stops, the result) for a case."""
+    pixels, found = case(name, which)
+    change = light.apply(photo(name).with_pixels(pixels), found, EXPOSURE_ONLY)
+    after = blend(pixels, change, 1.0)
+    where = skin(found.items[0], pixels.shape[:2]) & (to_linear(pixels).max(-1) < 0.9)
+    stops = np.log2(np.maximum(luminance(after), 1e-6) / np.maximum(luminance(pixels), 1e-6))[where]
+    record = change.details["exposure"]
+    assert [entry["face"] for entry in record] == list(range(len(found)))
+    return record[0], float(np.median(stops)), after
+
+
+def face_crop(pixels: np.ndarray, name: str) -> np.ndarray:
+    x0, y0, x1, y1 = faces(name).items[0].box
+    return pixels[y0:y1, x0:x1]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", SAME_PEOPLE)
+def test_dark_skin_in_a_correctly_exposed_photo_is_not_lifted(name):
+    pixels, found = case(name, "dark skin")
+    lightness = float(np.median(to_lab(pixels[skin(found.items[0], pixels.shape[:2])])[:, 0]))
+    entry, stops, after = exposure_of(name, "dark skin")
+    side_by_side(face_crop(pixels, name), face_crop(after, name), f"light_exposure_dark_skin_{name}.png")
+    print(f"{name} with skin at L* {lightness:.1f}: decided {entry['gain_ev']:+.3f} EV, skin {stops:+.3f} EV "
+          f"({entry['why']})")
+    assert abs(lightness - DARK_SKIN_LIGHTNESS) < 4        # far below version 1's band (L* 40): it lifted this
+    assert entry["gain_ev"] <= 0.05 and abs(stops) <= 0.05
+    assert entry["judged"] == "correct"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", NAMES)
+def test_a_correctly_exposed_photo_as_shot_is_not_lifted(name):
+    entry, stops, _ = exposure_of(name, "as shot")
+    print(f"{name} as shot: decided {entry['gain_ev']:+.3f} EV, skin {stops:+.3f} EV ({entry['why']})")
+    assert entry["gain_ev"] <= 0.05 and abs(stops) <= 0.05
+    assert entry["why"] == "scene exposure correct: no exposure gain" or "(" in entry["why"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", SAME_PEOPLE)
+def test_an_under_exposed_frame_is_lifted_and_skin_hue_kept(name):
+    pixels, found = case(name, "frame under")
+    entry, stops, after = exposure_of(name, "frame under")
+    side_by_side(face_crop(pixels, name), face_crop(after, name), f"light_exposure_frame_under_{name}.png")
+    where = skin(found.items[0], pixels.shape[:2])
+    shift = chroma_shift(pixels[where], after[where])
+    print(f"{name} at -0.7 EV: decided {entry['gain_ev']:+.3f} EV, skin {stops:+.3f} EV; skin hue/chroma "
+          f"dE2000 mean {shift.mean():.4f} p95 {np.percentile(shift, 95):.4f} ({entry['why']})")
+    assert entry["judged"] == "frame under-exposed"
+    assert 0.4 <= entry["gain_ev"] <= 0.7 and 0.4 <= stops <= 0.7
+    assert np.percentile(shift, 95) <= 1.0 and shift.mean() <= 0.5
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", SAME_PEOPLE)
+def test_a_face_in_shadow_is_lifted_within_max_ev(name):
+    pixels, _ = case(name, "face in shadow")
+    entry, stops, after = exposure_of(name, "face in shadow")
+    side_by_side(face_crop(pixels, name), face_crop(after, name), f"light_exposure_face_in_shadow_{name}.png")
+    print(f"{name} face at -0.7 EV: decided {entry['gain_ev']:+.3f} EV, skin {stops:+.3f} EV ({entry['why']})")
+    assert entry["judged"] == "face in shadow"
+    assert 0.4 <= entry["gain_ev"] <= EXPOSURE_ONLY.max_ev and 0.4 <= stops <= EXPOSURE_ONLY.max_ev + 0.02
+
+
+@pytest.mark.timeout(240)
+def test_the_four_cases_give_the_same_decisions_on_light_and_dark_skin():
+    decisions = {which: {name: exposure_of(name, which)[0] for name in SAME_PEOPLE} for which in CASES}
+    for which, entries in decisions.items():
+        print(which, {name: (entry["judged"], entry["gain_ev"]) for name, entry in entries.items()})
+    for which, entries in decisions.items():
+        judged = {entry["judged"] for entry in entries.values()}
+        lifted = {entry["gain_ev"] >= 0.4 for entry in entries.values()}
+        assert len(judged) == 1 and len(lifted) == 1, which
+
+
+def test_the_record_names_the_references_and_survives_json():
+    entry, _, _ = exposure_of("obama", "frame under")
+    references = entry["references"]
+    assert {"teeth", "eye whites", "scene whites", "skin highlights"} <= set(references)
+    assert references["scene whites"]["ev_under"] > 0.4 and references["teeth"]["ev_under"] > 0.4
+    assert json.loads(json.dumps(entry)) == entry
+
+
+def test_no_reference_means_no_lift_however_dark_the_skin():
+    """A tight crop of a face (no scene around it) whose regions are unknown (no teeth or eye whites) and
+    which is dark all over: nothing tells exposure from skin tone, so nothing is lifted."""
+    from retouch.face import analyse
+    x0, y0, x1, y1 = faces("obama").items[0].box
+    dark = to_srgb(to_linear(photo("obama").pixels[y0:y1, x0:x1]) * np.float32(0.25))
+    found = analyse(photo("obama").with_pixels(dark), identity=False, person=False)
+    found = dataclasses.replace(found, items=[dataclasses.replace(found.items[0], regions={})])
+    change = light.apply(photo("obama").with_pixels(dark), found, EXPOSURE_ONLY)
+    entry = change.details["exposure"][0]
+    assert entry["judged"] == "no reference" and entry["gain_ev"] == 0.0 and change.empty
+
+
+def test_the_pipeline_records_why_exposure_did_not_change():
+    """A light step with nothing to change is skipped, and its record still says why."""
+    preset = presets.with_changes(presets.load("natural"), only=("light",),
+                                  settings={"light.balance": 0.0, "light.under_eye": 0.0})
+    pixels, found = case("obama", "dark skin")
+    result = retouch(photo("obama").with_pixels(pixels), preset, faces=found, guard=False)
+    (step,) = result.steps
+    assert step.status == "skipped" and np.array_equal(result.pixels, pixels)
+    why = step.as_dict()["details"]["exposure"][0]["why"]
+    assert why.startswith("scene exposure correct") and why.endswith(": no exposure gain")
+
+
+@pytest.mark.timeout(180)
+def test_the_natural_preset_leaves_dark_skin_as_dark():
+    """The issue's complaint: under the natural preset, version 1 lifted correctly exposed dark skin (about
+    2 L* on the cheeks). Now the light step keeps its balance and under-eye work and no exposure lift."""
+    pixels, found = case("obama", "dark skin")
+    preset = presets.with_changes(presets.load("natural"), only=("light",))
+    result = retouch(photo("obama").with_pixels(pixels), preset, faces=found)
+    where = skin(found.items[0], pixels.shape[:2])
+    before, after = (float(np.median(to_lab(image[where])[:, 0])) for image in (pixels, result.pixels))
+    print(f"obama, skin at L* {before:.1f}, natural preset's light step: median skin L* {after:.1f}")
+    assert result.steps[0].details["exposure"][0]["gain_ev"] == 0.0
+    assert abs(after - before) <= 0.3
+
+
+def test_params_version_1_records_still_build():
+    edit = edits.get("light")
+    assert edit.version == 2
+    old = {"exposure": 0.5, "target_low": 40.0, "target_high": 80.0, "max_ev": 0.4}
+    assert edit.params(old, version=1) == light.Params(exposure=0.5, max_ev=0.4)
+    assert edit.params({"target_low": 25.0}, version=1) == light.Params()
+    with pytest.raises(ParamError, match="target_low"):
+        edit.params({"target_low": 40.0})

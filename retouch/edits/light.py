@@ -111,7 +111,7 @@ def neutral_level(linear: np.ndarray, where: np.ndarray, name: str, min_count: f
     BRIGHT_PERCENTILE[name] percentile of those no more saturated than NEUTRAL[name] (teeth rather than
     tongue or lips, eye whites rather than lashes or a tinted lens); None when fewer than `min_count`."""
     pixels = linear[where]
-    neutral = pixels[saturation(pixels[:, None])[:, 0] <= NEUTRAL[name]]
+    neutral = pixels[saturation(pixels[:, None])[:, 0] <= NEUTRAL[name]] if len(pixels) else pixels
     if len(neutral) < max(min_count, MIN_SAMPLE):
         return None
     return float(np.percentile(neutral @ LUMA, BRIGHT_PERCENTILE[name]))
