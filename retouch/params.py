@@ -38,12 +38,15 @@ class Param:
 
     def check(self, value: Any, where: str) -> float:
         """Return value converted to this parameter's kind, or raise ParamError naming `where`."""
+        noun = "a whole number" if self.kind is int else "a number"
         if isinstance(value, bool) and self.kind is not bool:
-            raise ParamError(f"{where}: {value!r} is not a number (allowed {self.describe()})")
+            raise ParamError(f"{where}: {value!r} is not {noun} (allowed {self.describe()})")
         try:
             number = self.kind(value)
+            if self.kind is int and isinstance(value, float) and value != number:   # int(5.5) would be 5
+                raise ValueError
         except (TypeError, ValueError):
-            raise ParamError(f"{where}: {value!r} is not a number (allowed {self.describe()})") from None
+            raise ParamError(f"{where}: {value!r} is not {noun} (allowed {self.describe()})") from None
         if number != number or not self.lo <= number <= self.hi:
             raise ParamError(f"{where}: {value!r} is outside the range {self.describe()}")
         if number > self.limit:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import edits
+from . import edits, files
 from .budget import Budget
 from .params import Param, ParamError, build, param
 
@@ -33,6 +33,7 @@ SCHEMA = 2
 _SCHEMA_1_BUDGET = {"identity_min": "identity", "drift_max": "drift", "skin_de_mean_max": "skin_de_mean",
                     "skin_de_p95_max": "skin_de_p95", "texture_min": "texture", "spill_max": "spill"}
 DEFAULT = "natural"
+PRESET_MAX_BYTES = 1 << 20     # a preset is a page of TOML
 
 
 class PresetError(ParamError):
@@ -124,6 +125,13 @@ class _Where:
         return headers[index] if index < len(headers) else 0
 
 
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    """`value` if it is a TOML table, else PresetError "file:line: key: expected a table"."""
+    if not isinstance(value, Mapping):
+        raise PresetError(f"{where}: expected a table, not {type(value).__name__} {value!r:.40}")
+    return value
+
+
 def _expect_keys(table: Mapping, allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
@@ -154,9 +162,12 @@ def _limits(table: Mapping[str, Any], where: _Where) -> dict[str, Any]:
 def _step(raw: Mapping[str, Any], index: int, lowered: dict, where: _Where) -> Step:
     start = where.step_start(index)
     label = f"steps[{index + 1}]"
+    _table(raw, f"{where('steps', after=start)}[{index + 1}]")
     _expect_keys(raw, {"edit", "strength", "params"}, f"{where.source}: {label}")
     if "edit" not in raw:
         raise PresetError(f"{where.source}: {label} has no 'edit'")
+    if not isinstance(raw["edit"], str):
+        raise PresetError(f"{where(label + '.edit', after=start)}: expected an edit's name, not {raw['edit']!r:.40}")
     try:
         edit = edits.get(raw["edit"])
     except ParamError as error:
@@ -164,7 +175,7 @@ def _step(raw: Mapping[str, Any], index: int, lowered: dict, where: _Where) -> S
     limits = lowered.get(edit.name, {"strength": edit.strength, "params": {}})
     strength = limits["strength"].check(raw.get("strength", edit.strength.default),
                                         where(f"{label}.strength", after=start) + f" ({edit.name})")
-    values = dict(raw.get("params", {}))
+    values = dict(_table(raw.get("params", {}), where(f"{label}.params", after=start)))
     for name, declaration in limits["params"].items():
         if name in values:
             declaration.check(values[name], where(f"{label}.params.{name}", after=start))
@@ -190,18 +201,28 @@ def _parse(text: str, *, name: str, source: str) -> Preset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{source}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise PresetError(f"{source}: nested too deeply to be a preset") from None
     _expect_keys(data, {"schema", "description", "output", "budget", "limits", "steps"}, source)
     if data.get("schema") not in (1, SCHEMA):
         raise PresetError(f"{where('schema')}: schema {data.get('schema')!r} is not supported "
                           f"(this version reads schemas 1 and {SCHEMA})")
-    lowered = _limits(data.get("limits", {}), where)
+    lowered = _limits(_table(data.get("limits", {}), where("limits")), where)
+    if not isinstance(data.get("steps", []), list):
+        raise PresetError(f"{where('steps')}: expected an array of tables ([[steps]]), not "
+                          f"{type(data['steps']).__name__}")
     steps = tuple(_step(raw, i, lowered, where) for i, raw in enumerate(data.get("steps", [])))
     seen = [s.edit for s in steps]
     if len(seen) != len(set(seen)):
         raise PresetError(f"{source}: an edit appears twice in steps ({', '.join(seen)})")
-    budget = Budget.of(data.get("budget", {}), where("budget"),
+    budget = Budget.of(_table(data.get("budget", {}), where("budget")), where("budget"),
                        aliases=_SCHEMA_1_BUDGET if data["schema"] == 1 else None)
-    output = build(Output, data.get("output", {}), where("output"))
+    output = build(Output, _table(data.get("output", {}), where("output")), where("output"))
+    for key in ("format", "suffix"):
+        if not isinstance(getattr(output, key), str):
+            raise PresetError(f"{where('output.' + key)}: expected text, not {getattr(output, key)!r:.40}")
+    if any(char in output.suffix for char in "/\\\0"):
+        raise PresetError(f"{where('output.suffix')}: {output.suffix!r} must not contain a folder separator")
     if output.format not in Output.FORMATS:
         raise PresetError(f"{where('output.format')}: {output.format!r} is not one of "
                           f"{', '.join(Output.FORMATS)}")
@@ -224,9 +245,9 @@ def load(name_or_path: str | Path = DEFAULT) -> Preset:
             raise PresetError(f"no preset named {str(name_or_path)!r} "
                               f"(built in: {', '.join(builtin_names())}; or pass a .toml file)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PresetError(f"{path}: cannot read preset ({getattr(error, 'strerror', None) or error})") from None
+        text = files.read_text(path, limit=PRESET_MAX_BYTES, what="preset")
+    except (FileNotFoundError, files.FileReadError) as error:
+        raise PresetError(str(error)) from None
     return parse(text, name=path.stem, source=str(path))
 
 
