@@ -612,27 +612,39 @@ def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
     keep_points = np.array(params.keep_marks, np.float32).reshape(-1, 2) - origin
     reach = max(1, int(round(NEAR_PX)))
     core = skin > SKIN_CORE
-    spots, shares = [], []
+    decided = []
     for mark, judgement in detect_at_working_scale(rgb, skin, interocular, params):
         healable = mark.shape != "line" and mark.radius <= largest and mark.footprint.hole().within(core)
-        action = decide(mark, judgement, params, healable=healable, heal_points=heal_points, keep_points=keep_points,
-                        reach=reach, interocular=interocular)
-        if action in ("healed", "healed by choice", "lightened"):
-            soft = judgement.temporary and action == "healed"
-            spots.append(mark.footprint._replace(margin=FADE_MARGIN * mark.radius) if soft else mark.footprint)
-            shares.append(params.lighten_marks if action == "lightened" else 1.0)
+        action = decide(mark, judgement, params, healable=healable, heal_points=heal_points,
+                        keep_points=keep_points, reach=reach, interocular=interocular)
+        decided.append((mark, judgement, action))
         y, x = mark.peak
         record.append({"x": round(float(x + origin[0]), 1), "y": round(float(y + origin[1]), 1),
                        "radius": round(mark.radius, 1),
                        "class": "temporary" if judgement.temporary else "permanent", "kind": judgement.kind,
                        "confidence": judgement.confidence, "action": action})
+    kept = np.zeros(skin.shape, bool)
+    for mark, judgement, action in decided:
+        if action.startswith("kept") and mark.shape != "line" and not judgement.temporary:
+            mark.footprint.paint(kept)
+    spots, shares = [], []
+    for mark, judgement, action in decided:
+        if action not in ("healed", "healed by choice", "lightened"):
+            continue
+        hole = mark.footprint
+        if judgement.temporary and action == "healed":
+            faded = mark.footprint._replace(margin=FADE_MARGIN * mark.radius)
+            if faded.hole().within(~kept):      # a fading spot's wider hole may not swallow a kept mark
+                hole = faded
+        spots.append(hole)
+        shares.append(params.lighten_marks if action == "lightened" else 1.0)
     height, width = skin.shape
     for x, y, radius in params.spots:
         if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height:
             spots.append(disc(x - origin[0], y - origin[1], radius))
             shares.append(1.0)
-            record.append({"x": x, "y": y, "radius": radius, "class": "chosen", "kind": "spot drawn by hand", "confidence": 1.0,
-                           "action": "healed by choice"})
+            record.append({"x": x, "y": y, "radius": radius, "class": "chosen", "kind": "spot drawn by hand",
+                           "confidence": 1.0, "action": "healed by choice"})
     if not spots:
         return None
     return heal(rgb, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular), shares=shares)
