@@ -169,3 +169,23 @@ def kept_share(marks: list[Mark], frame: np.ndarray) -> float:
     if not marks:
         return 1.0
     return 1.0 - len(lost(marks, frame)) / len(marks)
+
+
+# --- the `marks` measure (retouch/measure.py's table) ------------------------------------------------
+
+def prepare(face_ref, original: np.ndarray) -> list[Mark]:
+    """The face's distinctive marks in the original, less those at the points the user released (chose
+    to heal): face_ref.released, (x, y) or (x, y, radius) in full-resolution pixels."""
+    found = find(original, face_ref.crop_box, face_ref.skin, face_ref.face.interocular)
+    return released(found, face_ref.released)
+
+
+def measure(face_ref, view) -> float:
+    """Share of the original's distinctive marks (moles, freckles: found by the guard's own detector,
+    never taken from an edit) that keep at least 80% of their contrast (1 when there are none)."""
+    return kept_share(face_ref.prepared["marks"], view.frame)
+
+
+def explain(face_ref, view) -> list[str]:
+    """The marks `measure` counts as lost, in words ("mark at (529, 257), radius 2.2 px")."""
+    return [mark.describe() for mark in lost(face_ref.prepared["marks"], view.frame)]

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from . import marks
 from .color import changed_grid, delta_e, grid_step, share_of, to_lab
 from .io import shrink
 from .params import Param
@@ -50,6 +51,7 @@ class FaceReference:
     embedding: np.ndarray | None
     redetected: np.ndarray | None = None  # landmarks meshed again on the original (working-scale crop)
     prepared: dict[str, Any] = field(default_factory=dict)   # each measure's own original-side data
+    released: tuple = ()         # points (x, y[, radius]) in the face's box the user chose to heal
 
     @property
     def work_interocular(self) -> float:
@@ -136,8 +138,9 @@ def _mesh_again(work: np.ndarray, face: Face, box: Box, scale: float) -> np.ndar
     return mesh_face(work, np.concatenate([points.min(0), points.max(0)]).astype(np.float64))
 
 
-def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> Reference:
-    """Precompute the original-side data of every measure (once per photo)."""
+def reference(original: np.ndarray, faces: Faces, *, identity: bool = True, released: tuple = ()) -> Reference:
+    """Precompute the original-side data of every measure (once per photo). `released` are the points
+    (x, y[, radius], full-resolution pixels) the user chose to heal: marks there are not guarded."""
     step = grid_step(original.shape)
     result = Reference(original[::step, ::step].copy(), step)
     for face in faces:
@@ -156,6 +159,8 @@ def reference(original: np.ndarray, faces: Faces, *, identity: bool = True) -> R
         face_ref = FaceReference(face, box, skin, sample, to_lab(crop[sample]), scale, work_skin, 0.0, embedding)
         face_ref.texture_energy = _fine_energy(work, work_skin, face_ref.texture_sigma)
         face_ref.redetected = _mesh_again(work, face, box, scale)
+        face_ref.released = tuple(tuple(point) for point in released
+                                  if box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3])
         for entry in MEASURES.values():
             if entry.scope == "face" and entry.prepare is not None:
                 face_ref.prepared[entry.name] = entry.prepare(face_ref, original)
@@ -306,6 +311,11 @@ MEASURES: dict[str, Measure] = {entry.name: entry for entry in (
             limit=Param(0.005, 0.0, 1.0, doc="largest share of pixels changed outside the edit's mask")),
     Measure("changed_area", changed_area, "lower", "Area changed", "{:.1%}", changed_area.__doc__,
             "the photo as a whole", scope="frame"),
+    Measure("marks", marks.measure, "higher", "Distinctive marks kept", "{:.0%}", marks.measure.__doc__,
+            "the person's moles and freckles",
+            limit=Param(1.0, 0.0, 1.0, doc="lowest share of the original's distinctive marks (moles, "
+                        "freckles) keeping their contrast, apart from those the user chose to heal"),
+            prepare=marks.prepare),
 )}
 
 FACE_MEASURES = {name: entry for name, entry in MEASURES.items() if entry.scope == "face"}
