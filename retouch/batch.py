@@ -41,6 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Protocol, TextIO
 
 from . import __version__, files, outputs, record
+from .credentials import Credentials
 from .io import (RAW_SUFFIXES, SUPPORTED_SUFFIXES, DiskFull, PhotoError, check_folder, sha256_file,
                  write_bytes_atomic)
 from .measure import MEASURES
@@ -79,6 +80,7 @@ class Task:
     face_only: bool      # every step needs a face: a photo without one is a failure, not a copy
     overwrite: bool = False   # replace what is not ours to replace (moved into `aside` first)
     aside: str = ""           # absolute: where this run moves what it replaces
+    sign: Credentials | bool = True   # Content Credentials: job.retouch_file's `sign`
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,11 @@ def needs_a_face(preset: Preset) -> bool:
 
 
 def plan(session: str | Path, out_dir: str | Path, preset: Preset, *, recursive: bool = False,
-         fmt: str | None = None, overwrite: bool = False) -> Plan:
+         fmt: str | None = None, overwrite: bool = False, sign: Credentials | bool = True) -> Plan:
     """The tasks of a session: one per photo found, with its output path. Writes nothing. With
     `overwrite`, outputs that are not ours to replace are replaced, moved first into a folder of this run
-    under OUT_DIR/.retouch-replaced."""
+    under OUT_DIR/.retouch-replaced. `sign` is how outputs are signed (job.retouch_file): pass the identity
+    loaded once here, so every worker signs alike."""
     session, out_dir = check_folders(Path(session), Path(out_dir))
     fmt = fmt or preset.output.format
     if fmt not in (*FORMAT_SUFFIX, "same"):
@@ -185,7 +188,7 @@ def plan(session: str | Path, out_dir: str | Path, preset: Preset, *, recursive:
     face_only = needs_a_face(preset)
     replaced = out_dir / outputs.REPLACED / time.strftime("%Y%m%d-%H%M%S") if overwrite else None
     tasks = tuple(Task(str(file), str(names[file]), str(session / file), str(out_dir / names[file]), preset,
-                       face_only, overwrite, str(replaced / names[file].parent) if replaced else "")
+                       face_only, overwrite, str(replaced / names[file].parent) if replaced else "", sign)
                   for file in photos)
     return Plan(session, out_dir, preset, tasks, replaced)
 
@@ -227,7 +230,8 @@ def _retouched(task: Task) -> dict:
     from .job import NoFaceError, OutputConflict, retouch_file
     try:
         outcome = retouch_file(task.source, task.target, task.preset, require_face=task.face_only, resume=True,
-                               overwrite=task.overwrite, aside=Path(task.aside) if task.aside else None)
+                               overwrite=task.overwrite, aside=Path(task.aside) if task.aside else None,
+                               sign=task.sign)
     except NoFaceError:
         return dict(status="failed", reason="no face found")
     except DiskFull as error:

@@ -92,6 +92,10 @@ def main() -> None:
     """Offline portrait retouching: every edit bounded and measured against the original."""
 
 
+NO_SIGN = click.option("--no-sign", is_flag=True,
+                       help="Leave outputs unsigned (no Content Credentials), even with studio credentials.")
+NOT_SIGNED = "not signed: no studio credentials (`retouch credentials init` sets them up)"
+
 MAX_MEGAPIXELS = click.option(
     "--max-megapixels", type=FiniteFloatRange(1, 2000), default=250, show_default=True,
     help="Refuse larger images (decompression-bomb guard).")
@@ -171,17 +175,19 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_m
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG quality (default: the preset's).")
 @click.option("--overwrite", is_flag=True, help="Allow writing over an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@NO_SIGN
 @MAX_MEGAPIXELS
 def apply(source: Path, target: Path, preset: str, only, settings, background, quality, overwrite,
-          as_json: bool, max_megapixels: float) -> None:
+          as_json: bool, no_sign: bool, max_megapixels: float) -> None:
     """Retouch SOURCE into TARGET with the guard on, and write the edit record beside it."""
+    from .credentials import CredentialsError
     from .io import PhotoError
     from .job import retouch_file
     chosen = _load_preset(preset, only, settings, background)
     try:
         outcome = retouch_file(source, target, chosen, quality=quality, overwrite=overwrite,
-                               max_pixels=int(max_megapixels * 1e6))
-    except (PhotoError, FileExistsError) as error:
+                               max_pixels=int(max_megapixels * 1e6), sign=not no_sign)
+    except (PhotoError, FileExistsError, CredentialsError) as error:
         fail(str(error))
     if as_json:
         _echo_json(outcome.record)
@@ -198,6 +204,9 @@ def apply(source: Path, target: Path, preset: str, only, settings, background, q
         click.echo(f"  warning: {warning}")
     click.echo(f"  {outcome.record['description']}")
     click.echo(f"  record: {outcome.record_path}")
+    signed = outcome.record.get("credentials")
+    click.echo(f"  Content Credentials: signed by {signed['signed_by']}" if signed
+               else "  not signed (--no-sign)" if no_sign else f"  {NOT_SIGNED}")
 
 
 @main.command(name="edits")
@@ -339,8 +348,10 @@ def review_import(decisions_json: Path, out_dir: Path) -> None:
 @click.option("--overwrite", is_flag=True,
               help="Replace outputs made from other photos, carrying review decisions, or not made by retouch "
                    "(each is moved into OUT_DIR/.retouch-replaced/ first).")
+@NO_SIGN
 def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, recursive: bool,
-          fmt: str | None, dry_run: bool, executor: str, scheduler: str | None, overwrite: bool) -> None:
+          fmt: str | None, dry_run: bool, executor: str, scheduler: str | None, overwrite: bool,
+          no_sign: bool) -> None:
     """Retouch every photo of SESSION_DIR into OUT_DIR, resumably; writes report.json and report.csv.
 
     Re-running the same command skips photos already done with the same preset. An output that retouch
@@ -353,8 +364,10 @@ def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, re
     if scheduler and executor != "dask":
         raise UsageProblem("--scheduler needs --executor dask")
     chosen = _load_preset(preset)
+    identity = None if no_sign or dry_run else _studio_identity()
     try:
-        plan = session.plan(session_dir, out_dir, chosen, recursive=recursive, fmt=fmt, overwrite=overwrite)
+        plan = session.plan(session_dir, out_dir, chosen, recursive=recursive, fmt=fmt, overwrite=overwrite,
+                            sign=identity or False)
     except session.SessionError as error:
         raise UsageProblem(str(error)) from None
     if dry_run:
@@ -375,6 +388,8 @@ def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, re
         fail("interrupted; outputs finished so far are kept: run the same command again to resume", 130)
     for line in session.summary_lines(report):
         click.echo(line)
+    if identity is None and not no_sign:
+        click.echo(f"outputs {NOT_SIGNED}")
     if report.stopped:
         fail(report.stopped)
     if report.unsaved:
@@ -390,3 +405,115 @@ def gui_command(folder: Path | None, preset: str) -> None:
     from gui.app import run
     _load_preset(preset)                     # a bad preset is a usage error here, before any window
     sys.exit(run(folder, preset=preset))
+
+
+# ------------------------------------------------------------------------------- Content Credentials
+
+def _studio_identity():
+    """The studio's signing identity (None without one); a broken one ends the command, nothing written."""
+    from .credentials import CredentialsError, load
+    try:
+        return load()
+    except CredentialsError as error:
+        fail(str(error))
+
+
+@main.group(name="credentials", no_args_is_help=True)
+def credentials_group() -> None:
+    """The studio's signing identity for Content Credentials: `init`, then `show`."""
+
+
+@credentials_group.command(name="init")
+@click.option("--name", help="The studio's name, as signatures show it (default: your name on this computer; "
+                             "with --cert, the certificate's organisation).")
+@click.option("--cert", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use a certificate chain you already have (PEM) instead of making one; needs --key.")
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path), help="The private key of --cert (PEM).")
+@click.option("--force", is_flag=True, help="Replace existing credentials (the old ones are kept aside).")
+def credentials_init(name: str | None, cert: Path | None, key: Path | None, force: bool) -> None:
+    """Set up the studio's signing identity: a certificate authority of its own and a signing certificate
+    under it (or your own certificate with --cert/--key). Every output is signed with it from then on.
+
+    Running it again changes nothing unless --force is given."""
+    from . import credentials
+    if (cert is None) != (key is None):
+        raise UsageProblem("--cert and --key go together")
+    try:
+        if cert is not None:
+            identity, moved = credentials.use(cert, key, name=name, replace=force)
+        else:
+            identity, moved = credentials.create(name or credentials.default_name(), replace=force)
+    except credentials.AlreadySetUp as error:
+        click.echo(str(error))
+        return
+    except credentials.CredentialsError as error:
+        fail(str(error))
+    where = credentials.folder()
+    click.echo(f"Studio credentials for {identity.name!r} are in {where}")
+    click.echo(f"  signing certificate: {identity.cert_path}")
+    click.echo(f"  fingerprint (SHA-256): {identity.fingerprint}")
+    click.echo(f"  valid until: {identity.expires:%Y-%m-%d}")
+    click.echo(f"  private key: {identity.key_path} (only you can read it; never send it to anyone)")
+    if moved:
+        click.echo(f"The previous credentials were moved to {moved}; outputs they signed still verify here.")
+    if cert is None:
+        click.echo(f"Give {where / 'ca.pem'} to anyone who should trust your signatures "
+                   "(`retouch verify --trust ca.pem FILE`).")
+    click.echo("Back up this folder now and keep the copy offline (it holds your private keys):")
+    click.echo(f"  tar czf retouch-credentials.tgz -C {where.parent} {where.name}")
+    click.echo("Without it, new outputs cannot be signed as this studio.")
+
+
+@credentials_group.command(name="show")
+def credentials_show() -> None:
+    """Print the studio name, the certificate's fingerprint and expiry (never the key)."""
+    from . import credentials
+    identity = _studio_identity()
+    if identity is None:
+        fail(f"no studio credentials in {credentials.folder()}; `retouch credentials init` sets them up", 2)
+    click.echo(f"studio: {identity.name}")
+    click.echo(f"certificate: {identity.cert_path}")
+    click.echo(f"fingerprint (SHA-256): {identity.fingerprint}")
+    click.echo(f"valid until: {identity.expires:%Y-%m-%d}")
+    click.echo(f"signing algorithm: {identity.alg.upper()}")
+    if credentials.loose_key(identity):
+        warn(credentials.loose_key(identity))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--trust", "trusted", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also trust signatures under this root certificate (PEM, e.g. a studio's ca.pem); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def verify(files: tuple[Path, ...], trusted: tuple[Path, ...], as_json: bool) -> None:
+    """Check the Content Credentials of each FILE: who signed it and whether that signer is trusted, what
+    was done step by step with the measures, and whether the pixels changed after signing.
+
+    Exit 0: every file valid; 1: any invalid or changed after signing (or unreadable); 2: any without
+    Content Credentials (and none invalid). Works on files signed by any C2PA tool."""
+    from cryptography import x509
+
+    from .io import PhotoError
+    from .provenance import verify as check
+    anchors = []
+    for path in trusted:
+        try:
+            anchors.append(path.read_bytes())
+            x509.load_pem_x509_certificates(anchors[-1])
+        except (OSError, ValueError) as error:
+            raise UsageProblem(f"--trust {path}: not a readable PEM certificate ({error})") from None
+    findings, codes = [], set()
+    for path in files:
+        try:
+            found = check(path, anchors=b"".join(anchors))
+        except PhotoError as error:
+            click.echo(f"retouch: error: {error}", err=True)
+            codes.add(1)
+            continue
+        findings.append(found)
+        codes.add(found.exit_code)
+        if not as_json:
+            click.echo("\n".join(found.lines()))
+    if as_json:
+        _echo_json([found.as_dict() for found in findings])
+    sys.exit(1 if 1 in codes else 2 if 2 in codes else 0)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import files, outputs, record
+from . import files, outputs, provenance, record
 from .budget import Budget
+from .credentials import Credentials
 from .io import PhotoError, check_folder, read, sha256_file, upright_exif
 from .measure import measure, reference, verdict, worst
 from .photo import Photo
@@ -55,7 +56,7 @@ def _input_sha256(source: Path) -> str:
 def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, quality: int | None = None,
                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None,
                  max_pixels: int | None = None, require_face: bool = False, resume: bool = False,
-                 aside: Path | None = None) -> Outcome:
+                 aside: Path | None = None, sign: Credentials | bool = True) -> Outcome:
     """Retouch `source` into `target` (format from its suffix) and write the record beside it, as one unit
     (outputs.write).
 
@@ -65,7 +66,9 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     output of this photo and preset is kept as it is (skipped) and our output of this photo with another
     preset is redone. Anything else raises OutputConflict unless `overwrite`; with `aside`, what is then
     replaced is moved there first. With `require_face`, a photo without a face raises NoFaceError before
-    anything is written.
+    anything is written. The output is signed with Content Credentials (provenance): `sign` True means
+    with the studio's identity when one is set up (a broken one raises CredentialsError before any work),
+    False leaves it unsigned, or it is the identity to sign with.
     """
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
@@ -75,6 +78,7 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     files.sweep(target.parent, names=(target.name, *(path.name for path in record.sidecar_paths(target))))
     input_sha = _input_sha256(source)
     existing = outputs.examine(target, input_sha, preset.digest)
+    identity = provenance.resolve(sign)
     if resume and existing.state == "done":
         return Outcome(target, existing.record, record.sidecar_paths(target)[0], None, skipped=True)
     writable = existing.state == "none" or (existing.state == "ours" and (resume or existing.sha256 is None))
@@ -91,12 +95,13 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     done["warnings"] = [*photo.notes, *done["warnings"]]
     entry = record.build(done, input_path=source, input_sha256=input_sha, output_path=target,
                          preset_summary=preset.summary())
+    entry, signing = provenance.prepare(identity, entry, source, target)
     moved: tuple[Path, ...] = ()
     if existing.state == "conflict" and aside is not None:
         moved = tuple(outputs.move_aside(target, aside))
     entry, json_path = outputs.write(photo.with_pixels(result.pixels), target, entry,
                                      quality=quality or preset.output.quality,
-                                     previous=None if moved else existing.sha256)
+                                     previous=None if moved else existing.sha256, sign=signing)
     return Outcome(target, entry, json_path, result, moved=moved)
 
 

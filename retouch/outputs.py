@@ -22,6 +22,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import files, io, record
 from .photo import Photo
@@ -122,14 +123,18 @@ def move_aside(output: Path, folder: Path) -> list[Path]:
     return moved
 
 
-def write(photo: Photo, output: Path, entry: dict, *, quality: int, previous: str | None) -> tuple[dict, Path]:
+def write(photo: Photo, output: Path, entry: dict, *, quality: int, previous: str | None,
+          sign: Callable[[Path], None] | None = None) -> tuple[dict, Path]:
     """Write the image, its XMP sidecar and its JSON record as one unit (see the module doc). `previous` is
-    the sha256 of the file this replaces, if any. Returns the record as written and its path. Nothing of
-    the unit appears unless all three were staged (io.DiskFull when the disk is full)."""
+    the sha256 of the file this replaces, if any; `sign` signs the staged image where it lies, before its
+    sha256 is taken (provenance.Signing). Returns the record as written and its path. Nothing of the unit
+    appears unless all three were staged (io.DiskFull when the disk is full)."""
     json_path, xmp_path = record.sidecar_paths(output)
     packet = record.xmp_packet(entry)
     with io.staged() as stage:
         io.write(photo, output, quality=quality, xmp=packet, allow_overwrite=True, stage=stage)
+        if sign is not None:
+            sign(stage.temporary(output))
         made = {**entry["output"], "sha256": io.sha256_file(stage.temporary(output)),
                 "previous_sha256": previous, "xmp_sha256": hashlib.sha256(packet).hexdigest()}
         entry = entry | {"output": made}
