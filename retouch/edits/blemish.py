@@ -56,7 +56,7 @@ OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
 WORK_INTEROCULAR = 160.0   # px: detection runs on the face scaled to at most this inter-ocular distance
 # Judging a mark (working-scale px, or shares of the mark's radius). Calibrated on marks planted as
 # absorbers in linear light on the four test portraits (tests/_planted.py) and on Obama's real mole.
-RED_TEMPORARY = 0.35       # redness from which a mark reads as blood (inflamed) rather than pigment
+RED_TEMPORARY = 0.4        # redness from which a mark reads as blood (inflamed) rather than pigment
 RED_PIGMENT = 0.2          # redness below which a darker mark reads as pigment; in between: kept, unclear
 RED_SPAN = 0.3             # redness past a line that makes a judgement certain
 CENTRE_SIGMA_PX = 0.6      # a mark's colour is read with a Gaussian weight of at least this sigma ...
@@ -64,9 +64,10 @@ RING_RADII = (1.0, 2.0)    # ... against the skin between these radii (plus RING
 RING_PX = (1.5, 3.5)
 RING_FEWEST = 6            # clean skin pixels the ring needs
 SHARP_MEASURABLE = 2.0     # px: below this half-maximum radius a mark's edge is the lens's, not the mark's
+SHARP_EDGE = 0.1           # edge_falloff at most this: sharply bounded (planted moles gave -0.07..0.1,
+                           # inflamed spots 0.03..0.43: the edge settles a mark of unclear colour as a
+                           # mole, never a red one as temporary or permanent)
 EDGE_SPAN = 0.1            # edge_falloff past SHARP_EDGE that makes it certain
-SHARP_EDGE = 0.0           # edge_falloff at most this: sharply bounded (soft spots give 0.03-0.4, moles
-                           # -0.07-0.1 on the planted set: only a clean edge overrules a red colour)
 HIGHLIGHT = 0.03           # optical density of a raised spot's highlight (3% more light than the skin)
 FADE_MARGIN = 1.0          # an inflamed spot fades out: its hole reaches this many radii past its footprint
 NEAR_PX = 2.0              # a chosen point names a mark within this far of its footprint (full-res px)
@@ -362,7 +363,8 @@ def judge_mark(linear: np.ndarray, allowed: np.ndarray, mark: Mark) -> Judgement
     high; pigment (melanin: moles, freckles) darkens red about as much as green. On dark skin an
     inflamed spot reads dark or violet, but still takes green more than red against its own skin.
     Edge: measured where the mark is large enough (SHARP_MEASURABLE px), the density left just outside
-    its radius against that inside; a sharply bounded red mark is a permanent one (an angioma).
+    its radius against that inside: a sharply bounded mark of unclear colour is a mole (naevi are
+    sharply bounded, papules fade out); the edge adds to a pigmented mark's confidence.
     A raised spot's highlight names a pimple. Lines (creases, scars) and pale marks are permanent, and so
     is every mark in between: when in doubt, the person is kept (grouping into freckles: detect)."""
     if mark.shape == "line":
@@ -380,15 +382,21 @@ def judge_mark(linear: np.ndarray, allowed: np.ndarray, mark: Mark) -> Judgement
     along = density @ (absorbed / max(float(np.linalg.norm(absorbed)), 1e-6))
     sharp = edge_falloff(along, distance)
     if redness >= RED_TEMPORARY and green > 0:
-        if sharp is not None and sharp <= SHARP_EDGE:
-            return Judgement(False, "red mole (angioma)", _sure((SHARP_EDGE - sharp) / EDGE_SPAN))
         raised = bool((-density[distance <= mark.radius].mean(axis=-1) >= HIGHLIGHT).any())
         return Judgement(True, "pimple" if raised else "inflamed spot", _sure((redness - RED_TEMPORARY) / RED_SPAN))
     if float(absorbed.mean()) <= 0:
         return Judgement(False, "pale mark", 0.5)
-    if redness > RED_PIGMENT:
-        return Judgement(False, "mark (unclear: kept)", 0.5)
-    return Judgement(False, "birthmark" if mark.shape == "large" else "mole", _sure((RED_PIGMENT - redness) / RED_SPAN))
+    kind = "birthmark" if mark.shape == "large" else "mole"
+    if redness <= RED_PIGMENT:
+        return Judgement(False, kind, _sure(max((RED_PIGMENT - redness) / RED_SPAN, _sharpness(sharp))))
+    if sharp is not None and sharp <= SHARP_EDGE:
+        return Judgement(False, kind, _sure(_sharpness(sharp)))
+    return Judgement(False, "mark (unclear: kept)", 0.5)
+
+
+def _sharpness(falloff: float | None) -> float:
+    """How far an edge_falloff lies on the sharp side of SHARP_EDGE, in EDGE_SPANs (0 when unknown)."""
+    return 0.0 if falloff is None else (SHARP_EDGE - falloff) / EDGE_SPAN
 
 
 def edge_falloff(values: np.ndarray, distance: np.ndarray) -> float | None:
