@@ -2,7 +2,8 @@
 
 Every slider runs from the parameter's low end to its hard maximum (`Param.limit`, or the preset's
 lower limit): the GUI cannot express a value the library would reject. The measures panel shows each
-measure against its budget limit and says, in plain words, which edits the guard backed off and why.
+measure against its budget limit, says in plain words which edits the guard backed off and why, and
+whose Content Credentials an export will carry.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from retouch.budget import Budget, default_limits
 from retouch.measure import MEASURES
 from retouch.params import Param
 from retouch.pipeline import StepReport
+from retouch.provenance import export_note
 
 from .settings import EditControls, EditState
 
@@ -192,20 +194,25 @@ class MeasuresPanel(QWidget):
         self.verdict.setWordWrap(True)
         self.steps = QLabel()
         self.steps.setWordWrap(True)
-        for label in (self.verdict, self.steps):
+        self.credentials = QLabel()         # whose Content Credentials the export will carry
+        self.credentials.setWordWrap(True)
+        for label in (self.verdict, self.steps, self.credentials):
             label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.steps.setTextFormat(Qt.TextFormat.PlainText)
+        self.credentials.setTextFormat(Qt.TextFormat.PlainText)   # a studio's name is never markup
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table, 0, 0)
         layout.addWidget(self.verdict, 1, 0)
         layout.addWidget(self.steps, 2, 0)
+        layout.addWidget(self.credentials, 3, 0)
         self.clear("")
 
     def clear(self, message: str) -> None:
         self.table.clearContents()
         self.verdict.setText(message)
         self.steps.setText("")
+        self.credentials.setText("")
 
     def pending(self) -> None:
         self.verdict.setText("measuring\u2026")
@@ -222,3 +229,4 @@ class MeasuresPanel(QWidget):
                 self.table.setItem(row, column, item)
         self.verdict.setText(verdict)
         self.steps.setText("\n".join(explain(step) for step in steps))
+        self.credentials.setText(export_note())

@@ -200,6 +200,7 @@ class Verification:
     trusted: bool = False
     generator: str = ""
     steps: tuple[str, ...] = ()
+    done: tuple[str, ...] = ()      # the changes in plain words (no "opened")
     measures: tuple[str, ...] = ()
     description: str = ""
     problems: tuple[str, ...] = ()
@@ -236,17 +237,21 @@ class Verification:
         return lines
 
     def note(self) -> str:
-        """One sentence for the client gallery and the app: signed by whom, what was done."""
+        """A short note for the client gallery: signed by whom, what was done."""
         if self.state == "none":
             return "Content Credentials: none (this file is not signed)."
-        if self.state != "valid":
-            return f"Content Credentials: {self.verdict.lower()}; the signature no longer vouches for this file."
-        done = self.description or "; ".join(self.steps)
-        return f"Content Credentials: signed by {self.who}. {done}".rstrip()
+        if self.state == "changed":
+            return (f"Content Credentials: the file was changed after {self.who} signed it; the signature no "
+                    "longer vouches for it.")
+        if self.state == "invalid":
+            return "Content Credentials: invalid; they do not vouch for this file."
+        return (f"Content Credentials: signed by {self.who}, unchanged since. What was done: "
+                f"{', '.join(self.done) or 'nothing'}.")
 
     def as_dict(self) -> dict:
         return {"file": str(self.file), "state": self.state, "signer": self.signer, "trusted": self.trusted,
-                "generator": self.generator, "steps": list(self.steps), "measures": list(self.measures),
+                "generator": self.generator, "steps": list(self.steps), "done": list(self.done),
+                "measures": list(self.measures),
                 "description": self.description, "problems": list(self.problems),
                 "exit_code": self.exit_code}
 
@@ -329,6 +334,21 @@ def verify(path: str | Path, *, anchors: bytes = b"") -> Verification:
         path, state, signer=signature.get("common_name") or signature.get("issuer") or "",
         trusted=any(item.get("code") == _TRUSTED for item in results.get("success") or []), generator=_generator(active),
         steps=tuple(_words(action, ingredients) for action in actions),
+        done=tuple(str(action.get("description") or action.get("action", "?")).removeprefix("c2pa.")
+                   for action in actions if action.get("action") != "c2pa.opened"),
         measures=tuple(_measure_line(row) for row in ours.get("measures") or [] if isinstance(row, dict)),
         description=str(ours.get("description") or ""),
         problems=tuple(f"{item.get('code')}: {item.get('explanation', '')}".rstrip(": ") for item in failures))
+
+
+def export_note() -> str:
+    """What the app says about its exports' Content Credentials: whose signature they will carry."""
+    try:
+        identity = credentials.load()
+    except CredentialsError as error:
+        return f"Content Credentials: exports cannot be signed ({error})"
+    if identity is None:
+        return ("Content Credentials: exports are not signed (no studio credentials; "
+                "`retouch credentials init` sets them up).")
+    return (f"Content Credentials: exports are signed by {identity.name}, with each step below and the "
+            "measures above.")

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from . import __version__, files, record
+from . import __version__, files, provenance, record
 from .io import PhotoError, read, staged, write_bytes_atomic
 
 GALLERY_ID_FILE = ".gallery-id"
@@ -66,6 +66,7 @@ class GalleryPhoto:
     height: int
     has_before: bool       # False when the original could not be read
     note: str              # shown to the client, e.g. why there is no before image
+    credentials: str = ""  # the output's Content Credentials in a sentence (provenance.Verification.note)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def _sha256_source(text: str) -> str:
 def _photo_markup(photo: GalleryPhoto) -> str:
     images = dict(name=photo.file, width=photo.width, height=photo.height)
     compare = _fill("compare.html", before=f"{IMAGES}/{photo.number:04d}.before.jpg", **images)
-    return _fill("photo.html", number=photo.number, description=photo.description,
+    return _fill("photo.html", number=photo.number, description=photo.description, credentials=photo.credentials,
                  after=f"{IMAGES}/{photo.number:04d}.after.jpg", **images,
                  raw=dict(compare=compare if photo.has_before else "",
                           toggle=_asset("toggle.html") if photo.has_before else "",
@@ -220,7 +221,8 @@ def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tu
     except PhotoError:
         note = "The original photo was not available, so only the retouched version is shown."
     description = entry.get("description") if isinstance(entry.get("description"), str) else ""
-    photo = GalleryPhoto(number, output.relative_to(out_dir).as_posix(), description, *size, not note, note)
+    photo = GalleryPhoto(number, output.relative_to(out_dir).as_posix(), description, *size, not note, note,
+                         provenance.verify(output).note())
     return photo, thumb.size
 
 
