@@ -45,7 +45,8 @@ def _face_in_shadow(name: str) -> np.ndarray:
     width = float(np.ptp(points[:, 0]))
     hull = np.zeros(linear.shape[:2], np.float32)
     cv2.fillPoly(hull, [np.round(cv2.convexHull(points)).astype(np.int32).reshape(-1, 2)], 1.0)
-    grown = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(2 * SHADOW_REACH * width) | 1,) * 2))
+    reach = int(2 * SHADOW_REACH * width) | 1
+    grown = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
     shade = cv2.GaussianBlur(grown, (0, 0), SHADOW_SOFTNESS * width)
     return to_srgb(linear * np.exp2(-UNDER_EV * shade)[..., None])
 

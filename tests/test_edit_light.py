@@ -303,6 +303,25 @@ def test_no_reference_means_no_lift_however_dark_the_skin():
     assert entry["judged"] == "no reference" and entry["gain_ev"] == 0.0 and change.empty
 
 
+@pytest.mark.parametrize("name", SAME_PEOPLE)
+def test_teeth_and_eye_whites_are_found_and_a_dark_lens_is_no_eye_white(name):
+    """Both references show on both portraits; painted over with a dark neutral lens (sunglasses), the
+    eyes give no eye-white reading (which would read as a face in deep shadow)."""
+    original = photo(name).pixels
+    face = faces(name).items[0]
+    regions = {region: face.regions[region].full(original.shape[:2])
+               for region in ("inner_mouth", "scleras", "irises")}
+    linear = to_linear(original)
+
+    def found(pixels):
+        return [ref.name for ref in light.face_references(pixels, pixels @ light.LUMA, regions, face.interocular)]
+
+    eyes = np.clip(face.regions["eyes"].full(original.shape[:2]) * 2, 0, 1)[..., None]
+    lens = linear * (1 - eyes) + eyes * np.float32(0.02)
+    assert found(linear) == ["teeth", "eye whites"]
+    assert found(lens) == ["teeth"]
+
+
 def test_the_pipeline_records_why_exposure_did_not_change():
     """A light step with nothing to change is skipped, and its record still says why."""
     preset = presets.with_changes(presets.load("natural"), only=("light",),

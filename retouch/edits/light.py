@@ -50,12 +50,14 @@ BAND_ROWS = 64           # relighting runs over bands of this many rows, so its 
 # Exposure references: the lightness (L*) each reaches on a well-lit, correctly exposed face or scene.
 # Teeth and eye whites are read as the 90th percentile of their near-neutral pixels, the scene's whites as
 # the 99th percentile of the near-neutral pixels outside the faces. Set at the bright end of what these
-# portraits show (astronaut's teeth and eye whites L* 95 and 87, obama's teeth 93; scene whites L* 97-100 on
+# portraits show (astronaut's teeth and eye whites L* 95 and 87, obama's teeth 93; scene whites L* 96-100 on
 # all four), so that a reference reads "under" only when it is plainly dim.
 WELL_LIT = {"scene whites": 95.0, "teeth": 91.0, "eye whites": 84.0}
 NEUTRAL = {"scene whites": 0.25, "teeth": 0.4, "eye whites": 0.4}   # largest saturation 1 - min/max (linear)
 BRIGHT_PERCENTILE = {"scene whites": 99.0, "teeth": 90.0, "eye whites": 90.0}
-MIN_FEATURE = 0.003      # teeth or eye whites need this many near-neutral pixels, in inter-ocular distances squared
+MIN_FEATURE = 0.003      # near-neutral pixels teeth or eye whites need, in inter-ocular distances squared
+EYE_CONTRAST = 3.0       # eye whites count only this many times brighter than the irises (10-20x on the test
+                         # portraits, at any exposure): a dark neutral lens or a shut lid is no eye white
 SCENE_SIZE = 512         # the scene's whites are read on a copy of the frame this many pixels on its long side
 SCENE_MARGIN = 0.25      # each face's box, grown by this share of its size, is left out of the scene
 MIN_SCENE = 0.005        # the scene needs this share of its pixels near-neutral to have whites
@@ -335,14 +337,19 @@ def _core(mask: np.ndarray) -> np.ndarray:
     return mask >= 0.5 * max(float(mask.max()), _EPS)
 
 
-def face_references(linear: np.ndarray, regions: dict[str, np.ndarray], interocular: float) -> list[Reference]:
+def face_references(linear: np.ndarray, luminance: np.ndarray, regions: dict[str, np.ndarray],
+                    interocular: float) -> list[Reference]:
     """The teeth and eye whites of a face that are visible: near-neutral (NEUTRAL) over at least
-    MIN_FEATURE inter-ocular distances squared of the mouth opening or the scleras. `linear` and the
-    `regions` ("inner_mouth", "scleras", where analysed) share one crop; `interocular` is in its pixels."""
+    MIN_FEATURE inter-ocular distances squared of the mouth opening or the scleras, and eye whites at least
+    EYE_CONTRAST times brighter than the irises. `linear` (HxWx3), its `luminance` and the `regions`
+    ("inner_mouth", "scleras", "irises", where analysed) share one crop; `interocular` is in its pixels."""
     found = []
     for name, region in (("teeth", "inner_mouth"), ("eye whites", "scleras")):
         if region in regions:
             level = neutral_level(linear, _core(regions[region]), name, MIN_FEATURE * interocular ** 2)
+            if level is not None and name == "eye whites" and "irises" in regions:
+                irises = _median(luminance, _core(regions["irises"]))
+                level = level if irises is None or level >= EYE_CONTRAST * irises else None
             if level is not None:
                 found.append(Reference(name, level))
     return found
@@ -368,14 +375,14 @@ def _face_change(photo: Photo, face: Face, index: int, scene: Reference | None, 
     local = (points - np.array(box[:2], np.float32) + 0.5) * stats_scale - 0.5
     hull = cv2.convexHull(local).reshape(-1, 2)
     regions = {name: _resized(region.crop(box), stats_shape) for name, region in face.regions.items()
-               if name in ("skin", "inner_mouth", "scleras", "under_eye")}
+               if name in ("skin", "inner_mouth", "scleras", "irises", "under_eye")}
     skin = regions["skin"] > 0.5 if "skin" in regions else face_weight(hull, stats_shape, 0.5) > 0.5
     levels = cheek_levels(luminance, skin, local, face.interocular * stats_scale)
     across = across_map(stats_shape, local)
     highlight = (float(np.percentile(luminance[skin], SKIN_HIGHLIGHT))
                  if np.count_nonzero(skin) >= MIN_SAMPLE else None)
     exposure = {"face": index} | judge_exposure(
-        face_references(linear, regions, face.interocular * stats_scale), scene, highlight, params)
+        face_references(linear, luminance, regions, face.interocular * stats_scale), scene, highlight, params)
 
     scale = min(1.0, FIELD_SIZE / max(face_width, 1.0))
     small = (max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale)))
