@@ -356,3 +356,15 @@ def test_params_version_1_records_still_build():
     assert edit.params({"target_low": 25.0}, version=1) == light.Params()
     with pytest.raises(ParamError, match="target_low"):
         edit.params({"target_low": 40.0})
+
+
+def test_an_old_records_light_settings_migrate():
+    """A record written by light's params version 1 (no "versions" entry means 1) reads back as settings
+    today's light accepts."""
+    from retouch.record import settings_of
+    saved = {"exposure": 0.5, "target_low": 40.0, "target_high": 80.0, "balance": 0.8, "under_eye": 0.5,
+             "max_ev": 0.5}
+    entry = {"preset": {"settings": {"steps": [{"edit": "light", "strength": 0.8, "params": saved}]}}}
+    settings = settings_of(entry)["light"]
+    assert edits.get("light").params(settings["params"]) == light.Params(exposure=0.5)
+    assert settings["strength"] == 0.8
