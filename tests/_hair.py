@@ -27,6 +27,10 @@ import cv2
 import numpy as np
 
 from retouch.color import delta_e_rgb, to_linear, to_srgb
+from retouch.face import person
+from retouch.face.landmarks import to_uint8
+from retouch.io import proxy_pixels
+from retouch.photo import Photo
 
 from portraits import faces, photo
 
@@ -55,7 +59,7 @@ class Scene:
     hair: np.ndarray           # the hair's own alpha (drawn strands only)
     band: np.ndarray           # bool: the hair band (the hair's envelope outside the head's core)
     gaps: np.ndarray           # bool: band pixels clear of every strand (background showing through)
-    core: np.ndarray           # bool: the person's core, well inside the cut-out (must stay untouched)
+    core: np.ndarray           # bool: the head's core, well inside the cut-out (must stay untouched)
 
     def ideal(self, backdrop: np.ndarray) -> np.ndarray:
         """T = alpha * F + (1 - alpha) * backdrop, composited in linear light, sRGB."""
@@ -157,6 +161,16 @@ def draw_hair(paths: list, shape: tuple[int, int], colours: np.ndarray) -> tuple
     return np.clip(alpha, 0, 1), premultiplied
 
 
+def segmentation(head: str) -> np.ndarray:
+    """The portrait's refined person segmentation (before any matting: the cut-out must not depend on the
+    matte under test)."""
+    pixels, found = photo(head).pixels, faces(head)
+    height, width = pixels.shape[:2]
+    grids = person.Grids.for_frame(width, height)
+    proxy = to_uint8(proxy_pixels(Photo(pixels))[0])
+    return person.refined_matte(pixels, person.model_matte(proxy, found.items, (width, height), grids), grids)
+
+
 @functools.lru_cache(maxsize=None)
 def scene(head: str, hair: str, wall: str) -> Scene:
     """The synthetic portrait of `head` with `hair` over `wall` (cached: treat it as read-only)."""
@@ -164,12 +178,12 @@ def scene(head: str, hair: str, wall: str) -> Scene:
     source, found = photo(head).pixels, faces(head)
     pad = round(PAD * source.shape[0])
     height, width = source.shape[0] + pad, source.shape[1]
-    person = np.zeros((height, width), np.float32)
-    person[pad:] = found.person
+    segmented = np.zeros((height, width), np.float32)
+    segmented[pad:] = segmentation(head)
     colour = np.zeros((height, width, 3), np.float32)
     colour[pad:] = source
     inset = max(2, round(CORE_INSET * width))
-    inside = cv2.erode((person > 0.5).astype(np.uint8), cv2.getStructuringElement(
+    inside = cv2.erode((segmented > 0.5).astype(np.uint8), cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1)))
     core_alpha = np.clip(cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.8), 0, 1)
     core_alpha[core_alpha < 0.02] = 0.0
@@ -197,6 +211,7 @@ def scene(head: str, hair: str, wall: str) -> Scene:
     clearance = cv2.distanceTransform(1 - strands, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     gaps = band & (alpha == 0) & (clearance >= GAP_CLEARANCE) & (cv2.dilate(strands, np.ones((31, 31))) > 0)
     deep = cv2.erode(inside, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8)).astype(bool)
+    deep[pad + y1:] = False              # the head and neck: below, a white helmet on a white wall is ambiguous
     return Scene(f"{head}_{hair}_{wall}", pixels, alpha, foreground, backdrop, hair_alpha, band, gaps, deep)
 
 

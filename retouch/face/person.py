@@ -41,6 +41,7 @@ import numpy as np
 from ..io import area_down, upsample
 from ..photo import Box, Face
 from .landmarks import run_graph, to_uint8
+from .matting import alpha_matte
 
 PERSON_THRESHOLD = 0.5       # the model's probability from which a pixel belongs to a person
 PERSON_REACH = 3.0           # a person's crop spans this many face-box widths either side of the face centre
@@ -246,11 +247,12 @@ def model_matte(proxy: np.ndarray, faces: list[Face], frame: tuple[int, int], gr
 
 
 def person_matte(pixels: np.ndarray, proxy: np.ndarray, faces: list[Face]) -> np.ndarray | None:
-    """Soft matte (float32 HxW 0..1, full resolution) of the people whose `faces` were found in float RGB
-    `pixels`, or None if there are none. `proxy` is the same frame downscaled; the model runs on it."""
+    """Alpha matte (float32 HxW 0..1, full resolution) of the people whose `faces` were found in float RGB
+    `pixels`, or None if there are none: the refined segmentation, then matted where hair meets the
+    backdrop (matting.alpha_matte). `proxy` is the same frame downscaled; the model runs on it."""
     height, width = pixels.shape[:2]
     grids = Grids.for_frame(width, height)
     person = model_matte(proxy, faces, (width, height), grids)
     if person.max() <= PERSON_THRESHOLD:
         return None
-    return refined_matte(pixels, person, grids)
+    return alpha_matte(pixels, refined_matte(pixels, person, grids), faces)
