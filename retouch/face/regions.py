@@ -11,14 +11,20 @@ Index sets (mediapipe 0.10.14 `face_mesh_connections`, chained from their edges 
 - lips: FACEMESH_LIPS, two loops: the outer contour (through the corners 61, 291) and the inner one
   (through 78, 308), whose inside is the mouth opening;
 - nostrils: hulls of NOSTRILS (picked by eye on grace_hopper; mediapipe has no nostril set);
-- skin colour samples: discs around the cheek points CHEEKS (50, 280 below the eyes, 101, 330 beside the nose).
+- skin colour sample: the middle of the face, from the lower lids (145, 374) to the nose base (2), kept
+  SAMPLE_INSET inside the oval and away from the features: cheeks and nose, seldom under hair or a beard.
 
 How each region is made:
-- skin: the face oval with its forehead lowered (the oval's top reaches into the hairline), minus the
-  eyes, brows, lips and nostrils (each grown a little), times a colour likeness to the face's own cheeks
-  in Lab (robust centre and spread, so the same on dark and light skin; no absolute thresholds). Small
-  enclosed gaps in the likeness (blemishes, highlights) are filled; gaps that reach the oval's edge (hair,
-  a beard, glasses' temples) stay out;
+- skin: all of the face's skin, forehead to the hairline, the nose, cheeks, chin and jaw. The face oval
+  with its forehead raised to the highest a hairline sits (FOREHEAD_HEIGHT nose lengths above the brows:
+  a bald scalp above that is not face skin), minus the eyes, brows, lips and nostrils (each grown a
+  little), times a likeness to the face's own skin colour in shading-invariant terms (hue, chroma over
+  lightness, lightness; robust centre and spread, so the same on dark and light skin, no absolute
+  thresholds). Below the brows the likeness forgives shade (darker, redder, richer: jaw, chin, nose
+  sides); it never forgives greyer or yellower, which is how hair (white, grey, black, fair), stubble and
+  dark frames stay out. Small enclosed gaps (moles, highlights) are filled; gaps that reach the oval's
+  edge (hair, a beard, glasses' temples) stay out, as does anything not connected to the sample.
+  Translucent frames whose colour passes for skin's (grace_hopper's amber rims) are not told apart;
 - eyes, irises, scleras: the eye openings; the iris discs times the eyes; the eyes minus the irises;
 - lips: the outer lip contour minus the mouth opening;
 - inner_mouth: the inner lip contour, widened over the teeth when the mouth is open (see _mouth_opening);
@@ -50,27 +56,38 @@ SUBPIXEL_BITS = 4             # polygons are drawn with 1/16 px precision
 RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (263, 362)
 RIGHT_IRIS_CENTRE, LEFT_IRIS_CENTRE = 468, 473
 NOSTRILS = ((79, 166, 59, 75, 60, 20, 238, 239), (309, 392, 289, 305, 290, 250, 458, 459))
-CHEEKS = (50, 280, 101, 330)
 BROW_LINE = (105, 334)        # upper brow points: the forehead is what lies above them
+NOSE_BASE = 2                 # below the nose tip, between the nostrils
+LOWER_LIDS = (145, 374)       # the middle of each lower lid
 MOUTH_CENTRE = (13, 14)
 LOWER_LIP_INNER = 14          # the middle of the lower lip's inner edge
 
 # All in inter-ocular distances.
-CHEEK_RADIUS = 0.12           # skin colour sample disc
-FOREHEAD_KEEP = 0.75          # share of the oval's forehead height (above the brows) kept as skin
 UNDER_EYE_DEPTH = 0.40        # crescent depth below the lower lid at its middle, in eye widths
 FEATHER = {"skin": 0.03, "eyes": 0.012, "irises": 0.01, "brows": 0.03, "lips": 0.015,
            "inner_mouth": 0.012, "under_eye": 0.04}
 SKIN_EXCLUSION_GROW = {"eyes": 0.07, "brows": 0.05, "lips": 0.03, "nostrils": 0.03}
 OPEN_MOUTH = 0.15             # inner over outer lip contour area from which the mouth counts as open
 HOLE_FILL = 0.2               # enclosed skin-colour gaps up to this radius (blemishes, highlights) are skin
+SAMPLE_INSET = 0.12           # the skin colour sample keeps this far inside the oval and from the features
+BOX_KEEP_CLEAR = 0.15         # the forehead reaches no closer than this to the top of the face box
 
-# Skin colour model: a robust centre and spread of the cheeks in Lab; a pixel's distance is in units of
-# that spread (floored, so evenly lit faces are not judged by noise), hence the same on any skin tone.
+FOREHEAD_HEIGHT = 1.1         # brow line to hairline at most, in nose lengths (brow line to nose base): a
+                              # receding hairline or a bald scalp above that is scalp, not face skin
+
+# Colour models. Lips (for the mouth opening): robust centre and spread per Lab channel, a distance in
+# units of that spread (floored, so evenly lit faces are not judged by noise).
 SPREAD_FLOOR = np.array([3.0, 1.5, 1.5], np.float32)   # Lab units: L, a, b
 COLOUR_BLUR = 0.03            # Lab is blurred this much first, so pores and fine wrinkles read as skin
-SKIN_DISTANCE = (3.0, 5.0)    # fully skin below the first, not skin above the second
-
+SKIN_DISTANCE = (3.0, 5.0)    # fully like the sample below the first, unlike above the second
+# Skin: the face's own skin in shading-invariant terms (see skin_features): a robust centre and spread of
+# hue, chroma over lightness and log lightness, a distance in units of that spread.
+SKIN_SPREAD_FLOOR = np.array([4.0, 0.12, 0.06], np.float32)   # degrees of hue, log units, log units
+SHADE_STRETCH = 2.5           # below the brows, redder and richer count this much less (light in shade)
+SHADOW_DEPTH = 0.5            # below the brows, this much darker (in log of L + 16) is free: a fifth the light
+LIT_DEPTH = 0.15              # this much lighter is free everywhere (1.6 times the light): the lit side
+SHADE_RAMP = 0.3              # the allowances grow from none at the brow line to full this far below
+MODEL_DISTANCE = (3.5, 5.0)   # skin below the first distance, not skin above the second
 
 def _paths(connections) -> list[list[int]]:
     """Chain a mediapipe connection set into ordered index paths (closed loops repeat no index)."""
@@ -171,14 +188,27 @@ def _down(points: np.ndarray) -> np.ndarray:
     return down / max(np.linalg.norm(down), 1e-6)
 
 
-def _trimmed_oval(points: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """The face oval with its forehead lowered to FOREHEAD_KEEP of its height above the brows.
+def _forehead_to_hairline(points: np.ndarray, down: np.ndarray, shape: tuple[int, int],
+                          interocular: float) -> np.ndarray:
+    """The face oval with its forehead raised (or lowered) so that its top lies FOREHEAD_HEIGHT nose
+    lengths above the brow line, where a hairline is at the most; the colour model stops it at the hair.
 
-    FaceMesh's oval top reaches into the hairline; the colour model removes the rest of the hair."""
-    oval = points[OVAL].copy()
+    FaceMesh's oval top sits at a varying height on the forehead, often below the hairline. The stretch
+    scales each oval point's height above the brow line alike, so the temples hardly move; it stays
+    BOX_KEEP_CLEAR inter-ocular distances inside the box (whose top margin is the room left for it)."""
+    oval = points[OVAL].astype(np.float64)
     brow_level = points[list(BROW_LINE)].mean(0) @ down
     above = np.maximum(brow_level - oval @ down, 0.0)
-    return oval + np.outer(above * (1.0 - FOREHEAD_KEEP), down)
+    ceiling = FOREHEAD_HEIGHT * (points[NOSE_BASE] @ down - brow_level)
+    step = np.outer(above, -down)                        # the move per unit of extra stretch
+    margin = BOX_KEEP_CLEAR * interocular
+    room = [np.inf]
+    for axis, limit in ((0, shape[1] - 1 - margin), (1, shape[0] - 1 - margin)):
+        moving = np.abs(step[:, axis]) > 1e-6
+        towards_start = np.where(step[:, axis] < 0, oval[:, axis] - margin, limit - oval[:, axis])
+        room.append(float(np.min(towards_start[moving] / np.abs(step[moving, axis]), initial=np.inf)))
+    stretch = min(ceiling / max(above.max(), 1e-6) - 1.0, *room)
+    return (oval + step * stretch).astype(np.float32)
 
 
 def _iris(shape: tuple[int, int], points: np.ndarray, centre: int, ring: list[int]) -> np.ndarray:
@@ -203,6 +233,67 @@ def _under_eye(points: np.ndarray, loop: list[int], corners: tuple[int, int], do
     return np.concatenate([lid, (lid + np.outer(profile * depth, down))[::-1]])
 
 
+def skin_features(lab: np.ndarray) -> np.ndarray:
+    """Per pixel: hue (degrees), log of chroma over L + 16, and log of L + 16.
+
+    Shading multiplies a colour's linear light; Lab's L + 16, a and b all scale by the cube root of that
+    factor, so the first two do not change with shading and the third moves by a constant."""
+    lightness = lab[..., 0] + 16.0
+    return np.stack([np.degrees(np.arctan2(lab[..., 2], lab[..., 1])),
+                     np.log(np.maximum(np.hypot(lab[..., 1], lab[..., 2]), 0.1) / lightness),
+                     np.log(lightness)], axis=-1).astype(np.float32)
+
+
+def skin_colour_model(features: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Robust centre (median) and spread (MAD, floored) of skin_features under `sample`; None if too few.
+
+    The face's own skin, so the same test serves dark and light skin; the median and MAD ignore a stray
+    hair or a mole, and the floor keeps an evenly lit face from being judged by its noise."""
+    pixels = features[sample > 0.5]
+    if len(pixels) < 20:
+        return None
+    centre = np.median(pixels, axis=0)
+    spread = np.maximum(1.4826 * np.median(np.abs(pixels - centre), axis=0), SKIN_SPREAD_FLOOR)
+    return centre, spread
+
+
+def skin_likeness(features: np.ndarray, model, shade: np.ndarray | float) -> np.ndarray:
+    """0..1 per pixel: how close its skin_features are to the `model`, in units of the model's spread.
+
+    Where `shade` (0..1) is 1, colour as skin takes it in shadow is forgiven: darker by up to SHADOW_DEPTH
+    (less the greyer it is: shade keeps skin's chroma, a black frame or stubble has none), and redder and
+    richer (light that has travelled through skin) counted SHADE_STRETCH times less.
+    Everywhere, lighter by up to LIT_DEPTH is free (the side towards the light), and light added to skin (a
+    sheen, a rim light) is greyer only in chroma over lightness, so a lighter pixel is called greyer only
+    for the chroma it lost. Greyer (white, grey or black hair, stubble, frames) and yellower (fair hair)
+    are never forgiven."""
+    if model is None:
+        return np.ones(features.shape[:2], np.float32)
+    centre, spread = model
+    offset = features - centre
+    offset[..., 0] = (offset[..., 0] + 180.0) % 360.0 - 180.0
+    stretch = 1.0 + (SHADE_STRETCH - 1.0) * shade
+    hue = np.where(offset[..., 0] < 0, offset[..., 0] / stretch, offset[..., 0]) / spread[0]
+    greyer = np.minimum(offset[..., 1] + np.maximum(offset[..., 2], 0.0), 0.0)   # chroma kept is not greyer
+    richness = np.where(offset[..., 1] > 0, offset[..., 1] / stretch, greyer) / spread[1]
+    kept = np.clip(1.0 + greyer / spread[1], 0.0, 1.0)            # shade keeps chroma; a dark thing has none
+    darker = np.maximum(-offset[..., 2] - SHADOW_DEPTH * shade * kept, 0.0)
+    lighter = np.maximum(offset[..., 2] - LIT_DEPTH, 0.0)
+    lightness = np.where(offset[..., 2] < 0, darker, lighter) / spread[2]
+    distance = np.sqrt(hue * hue + richness * richness + lightness * lightness)
+    near, far = MODEL_DISTANCE
+    return np.clip((far - distance) / (far - near), 0.0, 1.0).astype(np.float32)
+
+
+def _reaching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """`mask` (> 0.5) where it is connected to `seeds` (> 0.5), as 0/1 float32."""
+    count, labels = cv2.connectedComponents((mask > 0.5).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[(seeds > 0.5) & (mask > 0.5)])] = True
+    keep[0] = False
+    return keep[labels].astype(np.float32)
+
+
 def colour_likeness(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
     """0..1 per pixel: how close its Lab colour is to the sampled pixels, in units of the sample's own spread.
 
@@ -219,15 +310,22 @@ def colour_likeness(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
     return np.clip((far - distance) / (far - near), 0.0, 1.0).astype(np.float32)
 
 
-def fill_enclosed_gaps(likeness: np.ndarray, oval: np.ndarray, max_radius: float) -> np.ndarray:
-    """`likeness` with small non-skin islands inside the oval set to 1 (blemishes, moles, highlights).
+def fill_enclosed_gaps(likeness: np.ndarray, oval: np.ndarray, max_radius: float,
+                       features: np.ndarray | None = None) -> np.ndarray:
+    """`likeness` with small, compact non-skin islands inside the oval set to 1 (moles, highlights).
 
-    A gap that reaches the oval's edge (hair, a beard, glasses' temples) is a real exclusion and stays."""
-    not_skin = ((likeness < 0.5) | (oval < 0.5)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin, connectivity=8)
-    outside = np.unique(labels[oval < 0.5])
-    small = stats[:, cv2.CC_STAT_AREA] <= np.pi * max_radius ** 2
-    small[outside] = False
+    A gap that reaches the oval's edge (hair, a beard, glasses' temples), also by way of `features`
+    (eyes, brows, ..., excluded anyway: a frame's tip beside a brow belongs to the frame), is a real
+    exclusion and stays; so does a long thin one (part of a frame). Only the gap's own pixels, not the
+    features it touches, count towards its size: a highlight beside a brow is still small."""
+    features = np.zeros(likeness.shape, bool) if features is None else features > 0.5
+    not_skin = ((likeness < 0.5) | (oval < 0.5)) & ~features
+    _, reach = cv2.connectedComponents((not_skin | features).astype(np.uint8), connectivity=8)
+    outside = np.unique(reach[oval < 0.5])
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(not_skin.astype(np.uint8), connectivity=8)
+    small = ((stats[:, cv2.CC_STAT_AREA] <= np.pi * max_radius ** 2)
+             & (np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= 2 * max_radius))
+    small[np.unique(labels[np.isin(reach, outside)])] = False
     small[0] = False
     gaps = cv2.dilate(small[labels].astype(np.uint8), np.ones((5, 5), np.uint8))   # and their soft rims
     return np.where(gaps > 0, 1.0, likeness).astype(np.float32)
@@ -255,6 +353,40 @@ def _mouth_opening(lab: np.ndarray, points: np.ndarray, lips_outer: np.ndarray, 
     return widened
 
 
+def _along(shape: tuple[int, int], down: np.ndarray) -> np.ndarray:
+    """Per pixel, its position along `down` (the face's own vertical), comparable with `points @ down`."""
+    ys, xs = np.indices(shape, dtype=np.float32)
+    return xs * down[0] + ys * down[1]
+
+
+def _distance_to(where: np.ndarray) -> np.ndarray:
+    """Per pixel, the distance (in pixels) to the nearest pixel where `where` is true."""
+    return cv2.distanceTransform((~where).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _skin(lab: np.ndarray, points: np.ndarray, down: np.ndarray, face: np.ndarray, excluded: np.ndarray,
+          interocular: float) -> np.ndarray:
+    """The skin of `face` (the oval up to the hairline's highest place) outside the `excluded` features.
+
+    The colour model is fitted to the middle of the face (lower lids to nose base, inset from the oval and
+    the features): cheeks and nose, where a fringe, a beard or a moustache seldom reach. Below the brows
+    shade is forgiven (skin_likeness); the forehead, where a fringe may hang, gets no such allowance.
+    Small enclosed gaps (moles, highlights) are skin; what the colour test keeps must be connected to the
+    sample, so hair-coloured pockets and skin-coloured background beside the face stay out."""
+    position = _along(face.shape, down)
+    lids, nose = float(np.mean(points[list(LOWER_LIDS)] @ down)), float(points[NOSE_BASE] @ down)
+    inset = SAMPLE_INSET * interocular
+    sample = ((position > lids) & (position < nose) & (_distance_to(face < 0.5) > inset)
+              & (_distance_to(excluded > 0.5) > inset)).astype(np.float32)
+    below_brows = position - float(points[list(BROW_LINE)].mean(0) @ down)
+    shade = np.clip(below_brows / (SHADE_RAMP * interocular), 0.0, 1.0)
+    features = skin_features(lab)
+    likeness = skin_likeness(features, skin_colour_model(features, sample), shade)
+    likeness = fill_enclosed_gaps(likeness, face, HOLE_FILL * interocular, excluded)
+    connected = cv2.dilate(_reaching(likeness * face, sample), np.ones((3, 3), np.uint8))
+    return face * (1.0 - excluded) * likeness * connected
+
+
 def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dict[str, np.ndarray]:
     """The soft masks (float32 0..1, shape of `rgb`) of one face whose landmarks `points` are in `rgb`'s
     pixel-centre coordinates. `rgb` is float RGB 0..1 covering the face's box."""
@@ -267,20 +399,18 @@ def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dic
     brows = _fill(shape, *(_band(points, lines) for lines in BROWS))
     lips_outer = _fill(shape, points[LIPS_OUTER])
     nostrils = _fill(shape, *(cv2.convexHull(points[list(n)]).reshape(-1, 2) for n in NOSTRILS))
-    oval = _fill(shape, _trimmed_oval(points, down))
+    face = _fill(shape, _forehead_to_hairline(points, down, shape, interocular))
 
     lab = cv2.GaussianBlur(cv2.cvtColor(np.clip(rgb, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab), (0, 0),
                            COLOUR_BLUR * interocular)
-    cheeks = np.maximum.reduce([_disc(shape, points[i], CHEEK_RADIUS * interocular) for i in CHEEKS])
-    likeness = fill_enclosed_gaps(colour_likeness(lab, cheeks * oval), oval, HOLE_FILL * interocular)
     excluded = np.maximum.reduce([_grow(m, SKIN_EXCLUSION_GROW[name] * interocular) for name, m in
                                   (("eyes", eyes), ("brows", brows), ("lips", lips_outer), ("nostrils", nostrils))])
-    skin = oval * (1.0 - excluded) * likeness
+    skin = _skin(lab, points, down, face, excluded, interocular)
     inner_mouth = _mouth_opening(lab, points, lips_outer, _fill(shape, points[LIPS_INNER]), down)
 
     crescents = _fill(shape, *(_under_eye(points, loop, corners, down)
                                for loop, corners in zip(EYES, (RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS))))
-    under_eye = crescents * oval * (1.0 - _grow(eyes, SKIN_EXCLUSION_GROW["eyes"] * interocular))
+    under_eye = crescents * face * (1.0 - _grow(eyes, SKIN_EXCLUSION_GROW["eyes"] * interocular))
 
     hard = {"skin": skin, "eyes": eyes, "irises": iris_discs, "brows": brows,
             "lips": lips_outer * (1.0 - inner_mouth), "inner_mouth": inner_mouth, "under_eye": under_eye}
