@@ -70,6 +70,8 @@ SHARP_EDGE = 0.1           # edge_falloff at most this: sharply bounded (planted
 EDGE_SPAN = 0.1            # edge_falloff past SHARP_EDGE that makes it certain
 HIGHLIGHT = 0.03           # optical density of a raised spot's highlight (3% more light than the skin)
 FADE_MARGIN = 1.0          # an inflamed spot fades out: its hole reaches this many radii past its footprint
+ROUND = 2.0                # a line's mark whose own footprint is no longer than this across is judged as
+                           # a mark on the line (a mole at a crease), not as the line
 NEAR_PX = 2.0              # a chosen point names a mark within this far of its footprint (full-res px)
 _STENCIL_STEP = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))   # biharmonic holes this close interact
 _STENCIL_REACH = np.uint8([[0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0]])
@@ -366,8 +368,9 @@ def judge_mark(linear: np.ndarray, allowed: np.ndarray, mark: Mark) -> Judgement
     its radius against that inside: a sharply bounded mark of unclear colour is a mole (naevi are
     sharply bounded, papules fade out); the edge adds to a pigmented mark's confidence.
     A raised spot's highlight names a pimple. Lines (creases, scars) and pale marks are permanent, and so
-    is every mark in between: when in doubt, the person is kept (grouping into freckles: detect)."""
-    if mark.shape == "line":
+    is every mark in between (a round mark where a line starts is judged for itself: it is never healed
+    by itself, being part of a line): when in doubt, the person is kept (grouping into freckles: detect)."""
+    if mark.shape == "line" and elongation(mark.footprint.mask) > ROUND:
         return Judgement(False, "line (crease or scar)", 0.7)
     ys, xs = np.nonzero(mark.footprint.mask)
     centre = (float(ys.mean() + mark.footprint.y), float(xs.mean() + mark.footprint.x))
@@ -416,6 +419,15 @@ def edge_falloff(values: np.ndarray, distance: np.ndarray) -> float | None:
     if half < SHARP_MEASURABLE or 1.5 * half > radii[-1]:
         return None
     return float(np.interp(1.5 * half, radii, profile) / max(np.interp(0.5 * half, radii, profile), 1e-9))
+
+
+def elongation(region: np.ndarray) -> float:
+    """Ratio of a binary region's longest to shortest axis (1: round)."""
+    ys, xs = np.nonzero(region)
+    if len(xs) < 3:
+        return 1.0
+    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)) + np.eye(2) / 12.0)
+    return float(np.sqrt(spread[1] / spread[0]))
 
 
 def _sure(margin: float) -> float:
@@ -590,19 +602,19 @@ def _chosen(mark: Mark, points: np.ndarray, reach: int) -> bool:
     return holds_point(mark.footprint.grown(reach), points)
 
 
-def decide(mark: Mark, judgement: Judgement, params: Params, *, healable: bool, heal_points: np.ndarray,
-           keep_points: np.ndarray, reach: int, interocular: float) -> str:
-    """What is done to a mark: "healed by choice" or "kept by choice" where a chosen point names it (a
-    mark beyond the hard size limit, or not on clean skin, is kept whatever is chosen); else "healed"
-    for a temporary spot up to max_size, "lightened" for a permanent spot or large mark when the params
-    lighten, and "kept" for everything else."""
+def decide(mark: Mark, judgement: Judgement, params: Params, *, healable: bool, choosable: bool,
+           heal_points: np.ndarray, keep_points: np.ndarray, reach: int, interocular: float) -> str:
+    """What is done to a mark: "kept by choice" or "healed by choice" where a chosen point names it
+    (healing only a `choosable` mark: within the hard size limit, on skin); else, where it is
+    `healable` (on clean skin, compact, within the hard limit), "healed" for a temporary spot up to
+    max_size and "lightened" for a permanent one when the params lighten; "kept" for everything else."""
     if _chosen(mark, keep_points, reach):
         return "kept by choice"
-    if not healable or mark.shape == "line":
-        return "kept"
-    if _chosen(mark, heal_points, reach):
+    if choosable and _chosen(mark, heal_points, reach):
         return "healed by choice"
-    if judgement.temporary and mark.shape == "spot" and mark.radius <= params.max_size * interocular:
+    if not healable:
+        return "kept"
+    if judgement.temporary and mark.radius <= params.max_size * interocular:
         return "healed"
     if not judgement.temporary and params.lighten_marks > 0:
         return "lightened"
@@ -622,9 +634,10 @@ def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
     core = skin > SKIN_CORE
     decided = []
     for mark, judgement in detect_at_working_scale(rgb, skin, interocular, params):
-        healable = mark.shape != "line" and mark.radius <= largest and mark.footprint.hole().within(core)
-        action = decide(mark, judgement, params, healable=healable, heal_points=heal_points,
-                        keep_points=keep_points, reach=reach, interocular=interocular)
+        choosable = mark.radius <= largest and mark.footprint.hole().within(skin > 0)
+        healable = choosable and mark.shape == "spot" and mark.footprint.hole().within(core)
+        action = decide(mark, judgement, params, healable=healable, choosable=choosable,
+                        heal_points=heal_points, keep_points=keep_points, reach=reach, interocular=interocular)
         decided.append((mark, judgement, action))
         y, x = mark.peak
         record.append({"x": round(float(x + origin[0]), 1), "y": round(float(y + origin[1]), 1),
