@@ -110,7 +110,7 @@ class Clock:
         target = position - step if position - step >= slider.slider.minimum() else position + step
         start = time.perf_counter()
         slider.slider.setValue(target)
-        serial = self.window.serial
+        serial = self.window.serials.last
         self.until(lambda: serial in self.guarded)
         self.settle()
         quick, reused = self.renders.get((serial, "preview"), (float("nan"), 0))

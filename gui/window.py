@@ -28,6 +28,7 @@ from retouch.params import ParamError
 from retouch.pipeline import as_applied
 
 from . import jobs, photo_folder
+from .serials import Serials
 from .panels import EditPanel, MeasuresPanel
 from .settings import EditState, Spots, build_preset, controls, initial, largest_spot
 from .viewer import CompareView, qimage
@@ -81,12 +82,8 @@ class ReviewWindow(QMainWindow):
         self.photos: dict[Path, PhotoState] = {}
         self.prepared: OrderedDict[Path, jobs.Prepared] = OrderedDict()
         self.thumbs: dict[Path, QPixmap] = {}
-        self.serial = 0
-        self.shown_serial = 0           # newest render on screen; anything older is dropped
-        self.photo_serial = 0           # first serial of the current photo
+        self.serials = Serials()        # which of the worker's answers are still wanted
         self.result = None              # newest guarded Result shown
-        self.result_serial = 0          # its render's serial
-        self.render_serial = 0          # newest render asked for
         self.full = jobs.FullResolution()          # the photo kept at full size (filled by the worker)
         self.full_asked: tuple | None = None       # (photo, preset digest or None) last asked for at full size
         self.pending_review: dict[Path, tuple[str | None, str]] = {}   # original -> review after export
@@ -260,9 +257,8 @@ class ReviewWindow(QMainWindow):
             item.setToolTip(f"{entry.name}: {entry.badge}")
             self.strip.addItem(item)
         self.strip.blockSignals(False)
-        self.serial += 1
         paths = [entry.shown for entry in self.entries]
-        self.thumbnailer.submit("load", self.serial, functools.partial(_thumbnails, paths))
+        self.thumbnailer.submit("load", self.serials.next(), functools.partial(_thumbnails, paths))
         self.show_message(f"{self.folder}: {len(self.entries)} photos")
         if not self.entries:
             self.view.placeholder = f"No photos in {self.folder}"
@@ -300,8 +296,7 @@ class ReviewWindow(QMainWindow):
         self.setWindowTitle(f"{entry.name} \u2014 retouch review")
         self.result = None
         self.full_asked = None
-        self.serial += 1
-        self.photo_serial = self.serial
+        serial = self.serials.new_photo()
         self.measures.clear("")
         self.show_message(f"{entry.name} ({index + 1} of {len(self.entries)}): {entry.badge}")
         self.show_error("")
@@ -314,7 +309,7 @@ class ReviewWindow(QMainWindow):
             return
         self.view.placeholder = f"Loading {entry.original.name}\u2026"
         self.view.set_images(None, None, keep_view=False)
-        self.worker.submit("load", self.serial, functools.partial(jobs.prepare, entry.original))
+        self.worker.submit("load", serial, functools.partial(jobs.prepare, entry.original))
 
     def _cannot_show(self, message: str) -> None:
         self.view.placeholder = message
@@ -350,11 +345,10 @@ class ReviewWindow(QMainWindow):
         except ParamError as error:
             self.show_error(str(error))
             return
-        self.serial += 1
-        self.render_serial = self.serial
+        serial = self.serials.new_render()
         self.full_asked = None
         self.measures.pending()
-        self.worker.submit("render", self.serial, functools.partial(jobs.render, prepared, preset, draft_preset))
+        self.worker.submit("render", serial, functools.partial(jobs.render, prepared, preset, draft_preset))
 
     def _settings_changed(self) -> None:
         if self.entry is None:
@@ -373,7 +367,7 @@ class ReviewWindow(QMainWindow):
     def _handle(self, kind: str, serial: int, stage: str, value) -> None:
         if kind == "load":
             self._remember(value)
-            if self.entry is not None and value.path == self.entry.original and serial >= self.photo_serial:
+            if self.entry is not None and value.path == self.entry.original and self.serials.of_this_photo(serial):
                 self._show_prepared(value)
         elif kind == "render":
             self._rendered(serial, stage, value)
@@ -390,9 +384,8 @@ class ReviewWindow(QMainWindow):
             self.prepared.popitem(last=False)
 
     def _rendered(self, serial: int, stage: str, rendered: jobs.Rendered) -> None:
-        if serial < max(self.shown_serial, self.photo_serial):
+        if not self.serials.show(serial):
             return                      # older than what is on screen, or another photo's
-        self.shown_serial = serial
         self.view.set_after(rendered.rgb)
         if stage == "draft":
             self.show_message(f"draft at half size {rendered.seconds * 1000:.0f} ms; rendering\u2026")
@@ -402,7 +395,8 @@ class ReviewWindow(QMainWindow):
             self.show_message(f"preview {rendered.seconds * 1000:.0f} ms; measuring\u2026")
             self.previewShown.emit(serial)
             return
-        self.result, self.result_serial = rendered.result, serial
+        self.result = rendered.result
+        self.serials.show_result(serial)
         flat = worst(rendered.result.metrics)
         budget = rendered.result.preset.budget
         self.measures.show_result(flat, budget, rendered.result.steps, verdict(flat, budget))
@@ -419,7 +413,7 @@ class ReviewWindow(QMainWindow):
         if prepared is None or not self.view.wants_full():
             return
         preset = None
-        if self.result is not None and self.result_serial == self.render_serial:
+        if self.result is not None and self.serials.result_is_newest:
             try:
                 preset = as_applied(self.current_preset(), self.result.steps)
             except ParamError as error:
@@ -428,17 +422,17 @@ class ReviewWindow(QMainWindow):
         if wanted == self.full_asked:
             return
         self.full_asked = wanted
-        self.serial += 1
         self.show_message("100%: rendering full-resolution pixels\u2026")
-        self.worker.submit("full", self.serial, functools.partial(jobs.full_size, entry.original, self.full, preset))
+        self.worker.submit("full", self.serials.next(),
+                           functools.partial(jobs.full_size, entry.original, self.full, preset))
 
     def _full_shown(self, serial: int, stage: str, value) -> None:
         """Full-resolution pixels arrived: the before of the photo shown, or the after of the newest
         settings (anything older is dropped: the proxy shows meanwhile)."""
         entry = self.entry
-        if entry is None or serial < self.photo_serial:
+        if entry is None or not self.serials.of_this_photo(serial):
             return
-        current = serial > self.render_serial
+        current = self.serials.after_newest_render(serial)
         if stage == "before" and value[0] == entry.original:
             self.view.set_full("before", value[1])
         elif stage == "retouching" and current:
@@ -450,7 +444,7 @@ class ReviewWindow(QMainWindow):
 
     def _failed(self, kind: str, serial: int, message: str) -> None:
         """A job failed: say so where it matters (another photo's load or an old render: nowhere)."""
-        current = serial >= max(self.shown_serial, self.photo_serial)
+        current = self.serials.current(serial)
         if kind == "load" and current:
             self.entry.problem = message
             self._refresh_item(self.index)
@@ -582,10 +576,10 @@ class ReviewWindow(QMainWindow):
             self.show_error(str(error))
             return
         target = photo_folder.export_target(entry, self.entries, preset.output.format, preset.output.suffix)
-        self.serial += 1
-        self.exports[self.serial] = entry.original
+        serial = self.serials.next()
+        self.exports[serial] = entry.original
         self.show_message(f"exporting {entry.original.name} \u2192 {target}\u2026")
-        self.worker.submit("export", self.serial, functools.partial(_export, entry, target, preset))
+        self.worker.submit("export", serial, functools.partial(_export, entry, target, preset))
 
     def _exported(self, entry: photo_folder.Entry, outcome) -> None:
         entry.output = outcome.output

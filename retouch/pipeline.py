@@ -145,12 +145,30 @@ def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits
     return edit.apply(photo.with_pixels(canvas.pixels), faces, step.params).tight()
 
 
+@dataclass
+class Undo:
+    """What a step overwrote on a canvas (its box's pixels and touched mask, the dirty box before it)."""
+
+    box: Box
+    pixels: np.ndarray
+    touched: np.ndarray
+    dirty: Box | None
+
+    def restore(self, canvas: Canvas) -> None:
+        x0, y0, x1, y1 = self.box
+        canvas.pixels[y0:y1, x0:x1] = self.pixels
+        canvas.touched[y0:y1, x0:x1] = self.touched
+        canvas.dirty = self.dirty
+
+
 def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Reference | None,
-             preset: Preset, *, change: edits.Change | str | None = None) -> StepReport:
+             preset: Preset, *, change: edits.Change | str | None = None,
+             undo: list[Undo] | None = None) -> StepReport:
     """Apply one step to `canvas` (in place) with the guard (if `ref` is given) and report it.
 
     `change` is the step's step_change on this canvas when the caller already has it. Every candidate
-    strength is blended into the step's box only and measured there against the original."""
+    strength is blended into the step's box only and measured there against the original. What the
+    step overwrites is appended to `undo` when given."""
     if change is None:
         change = step_change(step, photo, canvas, faces)
     if isinstance(change, str):
@@ -160,9 +178,11 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
         return StepReport(step.edit, step.strength, 0.0, "skipped", note=note, details=change.details)
     x0, y0, x1, y1 = box = change.box
     base = canvas.pixels[y0:y1, x0:x1].copy()
-    touched_before = canvas.touched[y0:y1, x0:x1].copy()
-    np.maximum(touched_before, change.mask, out=canvas.touched[y0:y1, x0:x1])
-    dirty_before, canvas.dirty = canvas.dirty, box if canvas.dirty is None else union_box([canvas.dirty, box])
+    saved = Undo(box, base, canvas.touched[y0:y1, x0:x1].copy(), canvas.dirty)
+    if undo is not None:
+        undo.append(saved)
+    np.maximum(saved.touched, change.mask, out=canvas.touched[y0:y1, x0:x1])
+    canvas.dirty = box if canvas.dirty is None else union_box([canvas.dirty, box])
     if ref is None:
         blend_into(canvas.pixels, change, step.strength, base)
         return StepReport(step.edit, step.strength, step.strength, "applied", details=change.details)
@@ -174,9 +194,7 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
 
     found = back_off(evaluate, step.strength)
     if found.outcome is None:
-        canvas.pixels[y0:y1, x0:x1] = base
-        canvas.touched[y0:y1, x0:x1] = touched_before
-        canvas.dirty = dirty_before
+        saved.restore(canvas)
         report = StepReport(step.edit, step.strength, 0.0, "dropped", found.bound_by,
                             measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
     else:
@@ -267,9 +285,9 @@ class Chain:
         return shared
 
     def steps(self, photo: Photo, faces: Faces, preset: Preset, ref: Reference | None, *,
-              known: dict[tuple, edits.Change | str] | None = None) -> Iterator:
+              known: dict[tuple, edits.Change | str] | None = None, undo: list[Undo] | None = None) -> Iterator:
         """run() one step at a time: yields the number of steps kept whole, then (index, step) before
-        each step that runs (a caller may stop between steps)."""
+        each step that runs (a caller may stop between steps). What each step overwrites goes to `undo`."""
         keys = [StepKey.of(step, preset) for step in preset.steps]
         shared = shared_steps(keys, self.links) if self.keep else 0
         del self.links[shared:]
@@ -286,8 +304,35 @@ class Chain:
                 began = time.perf_counter()
                 change = step_change(step, photo, canvas, faces)
                 self.seconds[step.edit] = time.perf_counter() - began
-            report = run_step(step, photo, canvas, faces, ref, preset, change=change)
+            report = run_step(step, photo, canvas, faces, ref, preset, change=change, undo=undo)
             self.links.append(Link(key, made_from, change if self.keep else None, canvas, report))
+
+    def run_measured_once(self, photo: Photo, faces: Faces, preset: Preset, ref: Reference, *,
+                          progress: Callable[[str, int, int], None] | None = None) -> bool:
+        """Run every step at its requested strength without the guard, then measure the result once.
+
+        When that one measure keeps the budget, the chain holds exactly what the step-by-step guard
+        would have kept (every step applied as asked; the last applied step carries the measures) and
+        this says True. Otherwise every step is undone, the chain is empty again, and it says False: the
+        caller runs the guarded search step by step. For a chain that keeps no links (a file)."""
+        undo: list[Undo] = []
+        steps = self.steps(photo, faces, preset, None, undo=undo)
+        next(steps)
+        for index, step in steps:
+            if progress:
+                progress(step.edit, index, len(preset.steps))
+        applied = [report for report in self.reports if report.status == "applied"]
+        if not applied:
+            return True
+        canvas = self.canvas(photo)
+        metrics = measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty)
+        if not preset.budget.breaches(worst(metrics)):
+            applied[-1].metrics = metrics
+            return True
+        for saved in reversed(undo):
+            saved.restore(canvas)
+        self.links.clear()
+        return False
 
     def canvas(self, photo: Photo) -> Canvas:
         """The canvas after the last step (before any: `start`, else a copy of the photo's pixels)."""
@@ -327,7 +372,8 @@ QUIET_SKIPS = ("no face found", "nothing to change", "strength 0")
 
 
 def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: bool = True,
-            progress: Callable[[str, int, int], None] | None = None, in_place: bool = False) -> Result:
+            progress: Callable[[str, int, int], None] | None = None, in_place: bool = False,
+            measure_once: bool = True) -> Result:
     """Run every step of `preset` on `photo` (never modified) and return the Result.
 
     `faces` may be passed when the caller already analysed the photo (the GUI). The person matte is
@@ -336,6 +382,10 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     `in_place=True` the caller hands over `photo`'s pixels (it is done with the original's: a file is
     being retouched into another), and they are retouched in their own buffer, sparing a full-frame copy:
     the measures keep what they need of the original in their Reference.
+
+    The guard measures optimistically (`measure_once`): every step runs as asked and the result is
+    measured once; only when that breaks the budget are the steps undone and searched step by step (see
+    Chain.run_measured_once). Either way the result is the guarded one.
     """
     if faces is None:
         from .face import analyse
@@ -344,5 +394,6 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     start = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
              else Canvas.of(photo.pixels))
     chain = Chain(keep=False, start=start)
-    chain.run(photo, faces, preset, ref, progress=progress)
+    if ref is None or not measure_once or not chain.run_measured_once(photo, faces, preset, ref, progress=progress):
+        chain.run(photo, faces, preset, ref, progress=progress)
     return chain.result(photo, faces, preset, ref)

@@ -245,7 +245,7 @@ def test_a_slider_re_renders_the_preview_and_the_measures_stay_within_budget(qtb
     with qtbot.waitSignal(window.previewShown, timeout=RENDER_MS):
         serial = _measured(qtbot, window, lambda: slider.slider.setValue(0))
     step = window.result.preset.step("light")
-    assert step.strength == 0.0 and serial == window.shown_serial
+    assert step.strength == 0.0 and serial == window.serials.shown
     changed = np.abs(window.result.pixels - before_change).max()
     assert changed > 2 / 255, "moving light's strength to 0 changed nothing on screen"
     flat = worst(window.result.metrics)

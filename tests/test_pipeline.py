@@ -146,3 +146,28 @@ def test_retouching_in_place_gives_what_a_copy_gives():
     assert in_place.pixels is buffer
     assert np.array_equal(in_place.pixels, copied.pixels)
     assert in_place.as_dict() == copied.as_dict()
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "obama", "biden"])
+def test_measuring_once_gives_the_step_by_step_result_when_nothing_breaks(name):
+    """The guard runs every step as asked and measures once; the pixels, the steps and the final
+    measures are those of measuring after every step."""
+    preset = presets.load("natural")
+    once = retouch(photo(name), preset, faces=faces(name))
+    stepwise = retouch(photo(name), preset, faces=faces(name), measure_once=False)
+    assert np.array_equal(once.pixels, stepwise.pixels)
+    keep = ("edit", "requested", "applied", "status", "bound_by", "note", "details")
+    assert [{k: s.as_dict()[k] for k in keep if k in s.as_dict()} for s in once.steps] == \
+        [{k: s.as_dict()[k] for k in keep if k in s.as_dict()} for s in stepwise.steps]
+    assert once.metrics == stepwise.metrics and once.warnings == stepwise.warnings
+
+
+def test_measuring_once_falls_back_to_the_step_by_step_search_when_the_budget_breaks():
+    picture = photo("astronaut")
+    preset = _preset_with(presets.load("natural").steps[1], Step("test_blur", 1.0, BlurParams(), DANGEROUS.strength))
+    once = retouch(picture, preset, faces=faces("astronaut"))
+    stepwise = retouch(photo("astronaut"), preset, faces=faces("astronaut"), measure_once=False)
+    assert once.steps[1].status in ("backed off", "dropped")
+    assert [s.as_dict() for s in once.steps] == [s.as_dict() for s in stepwise.steps]
+    assert np.array_equal(once.pixels, stepwise.pixels)
+    assert np.array_equal(picture.pixels, photo("astronaut").pixels)     # the original was never touched
