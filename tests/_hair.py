@@ -15,7 +15,7 @@ times the resolution and area-averaged (its coverage is its alpha):
 
 `score` compares a replacement with the ideal in the hair band (the hair's envelope, gaps included):
 alpha error, mean dE2000, the share of band pixels that keep the old wall's colour (`wall_left`, the
-definition the edge measure uses too) and how background-like the gaps between strands came out.
+definition the edge measure uses too: retouch/face/matting.py, edge_left) and how background-like the gaps between strands came out.
 """
 from __future__ import annotations
 
@@ -215,11 +215,13 @@ def scene(head: str, hair: str, wall: str) -> Scene:
     return Scene(f"{head}_{hair}_{wall}", pixels, alpha, foreground, backdrop, hair_alpha, band, gaps, deep)
 
 
-def wall_left(result: np.ndarray, ideal: np.ndarray, old: np.ndarray) -> np.ndarray:
-    """Pixels that keep the old backdrop's colour: visibly off the ideal (dE2000 > LEFT_DE) and nearer the
-    old backdrop than the ideal is (dE2000(result, old) < dE2000(ideal, old)). (N,3) sRGB -> (N,) bool."""
+def wall_left(result: np.ndarray, ideal: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Pixels that keep the old backdrop's colour: visibly off the ideal (dE2000 > LEFT_DE) and nearer
+    the old backdrop than both the ideal and the new backdrop (dE2000). An alpha error alone moves a pixel
+    between the hair and the new backdrop and does not count. (N,3) sRGB -> (N,) bool."""
+    to_old = delta_e_rgb(result, old)
     off = delta_e_rgb(result, ideal)
-    return (off > LEFT_DE) & (delta_e_rgb(result, old) < delta_e_rgb(ideal, old))
+    return (off > LEFT_DE) & (to_old < off) & (to_old < delta_e_rgb(result, new))
 
 
 def score(scene: Scene, result: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray) -> dict[str, float]:
@@ -230,7 +232,7 @@ def score(scene: Scene, result: np.ndarray, alpha: np.ndarray, backdrop: np.ndar
     return {
         "alpha_error": float(np.abs(alpha[band] - scene.alpha[band]).mean()),
         "de_mean": float(delta_e_rgb(result[band], ideal[band]).mean()),
-        "wall_left": float(wall_left(result[band], ideal[band], scene.wall[band]).mean()),
+        "wall_left": float(wall_left(result[band], ideal[band], scene.wall[band], target[band]).mean()),
         "gaps_background": float((delta_e_rgb(result[gaps], target[gaps]) <= LEFT_DE).mean()),
         "gap_alpha": float(alpha[gaps].mean()),
         "core_de_max": float(delta_e_rgb(result[scene.core], scene.pixels[scene.core]).max()),

@@ -1,17 +1,15 @@
 """background: put the person in front of a solid colour, a studio-style vertical gradient or an image.
 
-The new backdrop goes in through the person matte (`faces.person`: a full-resolution soft alpha whose
-edge the face analysis refined with a guided filter), composited in linear light, where light mixes.
-Where the matte is soft (0 < alpha < 1: hair, a defocused shoulder) a pixel is a mix of the person and
-the OLD background, and plain alpha blending would let the old background glow through the hair. There
-the edge is decontaminated, with I = alpha*F + (1 - alpha)*B_old:
-- B_old is filled in from the nearby clear background (alpha = 0) and F's neighbourhood colour from the
-  person's core (alpha = 1), each by normalised convolution over an image pyramid (push-pull) on a proxy;
-- alpha may be lowered (never raised) toward the projection of I - B_old on F - B_old, where the two
-  colours are far enough apart to tell: a guided-filter matte tends to spill past the hair, which is
-  what shows as a halo; deep inside the matte this is trusted less, so hair highlights stay opaque;
-- the person's own colour F = (I - (1 - alpha)*B_old) / alpha, trusted in proportion to alpha (dividing
-  by a small alpha turns background texture into speckle), and out = alpha*F + (1 - alpha)*B_new.
+The new backdrop goes in through the person matte (`faces.person`: a full-resolution alpha that the
+face analysis matted where hair meets the backdrop, retouch/face/matting.py), composited in linear
+light, where light mixes. Where the matte is soft (0 < alpha < 1: hair, a defocused shoulder) a pixel is
+a mix of the person and the OLD background, and plain alpha blending would let the old background glow
+through the hair. There the edge is decontaminated, with I = alpha*F + (1 - alpha)*B_old:
+- F (the hair's own colour) and B_old are estimated together from the photo and its alpha by
+  pymatting's multi-level foreground estimation on a proxy;
+- the person's own colour per pixel, (I - (1 - alpha)*B_old) / alpha, is trusted in proportion to alpha
+  (dividing by a small alpha turns background texture into speckle) and otherwise F, and
+  out = alpha*F + (1 - alpha)*B_new: none of the old backdrop is left where its estimate is right.
 `decontaminate` scales all of this (0 is plain alpha blending). A small `light_wrap` lets the new
 backdrop's blurred light spill onto the person's rim, as a real backdrop would. The person's core
 (alpha = 1, beyond the wrap) is returned untouched, and hair edges stay as soft as the matte.
@@ -63,7 +61,6 @@ GRADIENT_STEP = 20.0     # L* between top and bottom of a gradient with no color
 PROXY = 1024             # long side of the proxy on which the old background is filled in and blurs run
 ALPHA_FLOOR = 0.02       # matte values below this count as background, above 1 - this as person
 WRAP_WIDTH = 0.01        # light wrap reach into the person (Gaussian sigma), as a share of the long side
-SEPARATION = 0.05        # linear-light colour distance below which person and background count as alike
 SAMPLE_ROW = 4096        # points per row handed to cv2.remap
 CHUNK = 1 << 20          # edge pixels composited at a time (bounds the temporary memory)
 WRAP_CUTOFF = 1 / 255    # light wrap weights below this are dropped (at most one 8-bit level)
@@ -174,27 +171,6 @@ def matte_alpha(person: np.ndarray) -> np.ndarray:
     return np.clip(alpha, 0.0, 1.0, out=alpha)
 
 
-def fill_from_known(values: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """`values` (h x w x 3) estimated everywhere from the `known` pixels only, by push-pull.
-
-    Normalised convolution over a Gaussian pyramid: each unknown pixel takes the known colours at the
-    finest scale at which any are near it, so the estimate stays local where background is close."""
-    weight = known.astype(np.float32)
-    levels = [(values * weight[..., None], weight)]
-    while min(levels[-1][1].shape) > 4:
-        numerator, denominator = levels[-1]
-        levels.append((cv2.pyrDown(numerator), cv2.pyrDown(denominator)))
-    numerator, denominator = levels[-1]
-    estimate = numerator.sum((0, 1)) / max(float(denominator.sum()), 1e-12) * np.ones_like(numerator)
-    for numerator, denominator in reversed(levels):
-        height, width = denominator.shape
-        estimate = cv2.resize(estimate, (width, height), interpolation=cv2.INTER_LINEAR)
-        confidence = np.minimum(denominator * 4.0, 1.0)[..., None]
-        local = numerator / np.maximum(denominator, 1e-6)[..., None]
-        estimate = confidence * local + (1.0 - confidence) * estimate
-    return estimate.astype(np.float32)
-
-
 def sample(proxy: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear samples (N,) or (N, channels) of a proxy-resolution map at full-resolution pixels (ys, xs).
 
@@ -208,19 +184,6 @@ def sample(proxy: np.ndarray, ys: np.ndarray, xs: np.ndarray, shape: tuple[int, 
     samples = cv2.remap(proxy, map_x.reshape(rows, SAMPLE_ROW), map_y.reshape(rows, SAMPLE_ROW),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return samples.reshape(rows * SAMPLE_ROW, *proxy.shape[2:])[:count]
-
-
-def edge_alpha(rgb: np.ndarray, alpha: np.ndarray, front: np.ndarray, behind: np.ndarray) -> np.ndarray:
-    """The matte's alpha of N edge pixels, lowered toward what their colour says.
-
-    With I = alpha*F + (1-alpha)*B, alpha is the projection of I - B on F - B (F, B: nearby person and
-    background colours, linear light). That is trusted where F and B are far apart (not at all where they
-    are alike) and less deep inside the matte; it only ever lowers alpha (removes spill, never adds)."""
-    span = front - behind
-    power = np.einsum("ij,ij->i", span, span)
-    colour = np.clip(np.einsum("ij,ij->i", rgb - behind, span) / np.maximum(power, 1e-6), 0.0, 1.0)
-    trust = power / (power + SEPARATION ** 2) * np.sqrt(1.0 - alpha)
-    return alpha + trust * np.minimum(colour - alpha, 0.0)
 
 
 def composite_edge(rgb: np.ndarray, alpha: np.ndarray, behind: np.ndarray, front: np.ndarray,
@@ -241,24 +204,28 @@ def composite_edge(rgb: np.ndarray, alpha: np.ndarray, behind: np.ndarray, front
 class EdgeModel:
     """Proxy-resolution maps the edge pixels are composited with (colours in linear light)."""
 
-    old: np.ndarray | None      # the old background filled in from clear background; None: plain blending
-    front: np.ndarray | None    # the person's colour filled in from the person's core
+    old: np.ndarray | None      # the old background behind the edge, estimated; None: plain blending
+    front: np.ndarray | None    # the person's own colour (hair) at the edge, estimated
     rim: np.ndarray             # 0..1: how close to the person's outline (light wrap weight before amount)
     wrap_light: np.ndarray      # the new backdrop, blurred: the light it would spill
 
 
 def edge_model(pixels: np.ndarray, proxy_alpha: np.ndarray, params: Params) -> EdgeModel:
-    """The proxy maps for compositing: old background, person colour, rim and wrap light."""
+    """The proxy maps for compositing: old background and person colour (pymatting's multi-level
+    foreground and background estimation, Germer et al. 2020, from the photo and its alpha), rim and
+    wrap light."""
     height, width = proxy_alpha.shape
     sigma = WRAP_WIDTH * max(height, width)
     rim = np.minimum(2.0 * (1.0 - cv2.GaussianBlur(proxy_alpha, (0, 0), sigma)), 1.0)
     new = to_linear(np.broadcast_to(backdrop(params, width, height), (height, width, 3)))
     wrap_light = cv2.GaussianBlur(new, (0, 0), sigma)
-    background, person = proxy_alpha <= 0.0, proxy_alpha >= 1.0
-    if params.decontaminate == 0 or not background.any() or not person.any():
+    if params.decontaminate == 0 or not (proxy_alpha <= 0.0).any() or not (proxy_alpha >= 1.0).any():
         return EdgeModel(None, None, rim, wrap_light)
+    from pymatting.foreground.estimate_foreground_ml import estimate_foreground_ml   # costly import: here
     proxy = to_linear(cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA))
-    return EdgeModel(fill_from_known(proxy, background), fill_from_known(proxy, person), rim, wrap_light)
+    front, old = estimate_foreground_ml(proxy, proxy_alpha, return_background=True)
+    return EdgeModel(np.ascontiguousarray(old, np.float32), np.ascontiguousarray(front, np.float32), rim,
+                     wrap_light)
 
 
 def edge_colours(rgb: np.ndarray, alpha: np.ndarray, new: np.ndarray, ys: np.ndarray, xs: np.ndarray,
@@ -268,7 +235,6 @@ def edge_colours(rgb: np.ndarray, alpha: np.ndarray, new: np.ndarray, ys: np.nda
     behind = front = rgb
     if model.old is not None:
         old, person = sample(model.old, ys, xs, shape), sample(model.front, ys, xs, shape)
-        alpha = alpha + params.decontaminate * (edge_alpha(rgb, alpha, person, old) - alpha)
         behind = rgb + params.decontaminate * (old - rgb)
         front = rgb + params.decontaminate * (person - rgb)
     wrap = params.light_wrap * alpha * sample(model.rim, ys, xs, shape)
