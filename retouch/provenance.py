@@ -30,7 +30,7 @@ from pathlib import Path
 
 import c2pa
 
-from . import __version__, credentials
+from . import __version__, credentials, files
 from .credentials import Credentials, CredentialsError
 from .io import DiskFull, PhotoError
 from .record import DIGITAL_SOURCE_TYPE, edit_words
@@ -127,25 +127,24 @@ class Signing:
         fmt = self.original.suffix.lower().lstrip(".")
         readable = fmt in c2pa.Reader.get_supported_mime_types() and self.original.is_file()
         definition = self.manifest if readable else {**self.manifest, "ingredients": [self.ingredient]}
-        signed = _io.BytesIO()
+        signed = files.temporary_for(path)          # beside it, swept like any temporary if we are killed
         try:
             with c2pa.Builder(definition, _context()) as builder:
                 if readable:        # read by c2pa: credentials the original carries stay linked
                     with open(self.original, "rb") as stream:
                         builder.add_ingredient(self.ingredient, fmt, stream)
-                with open(path, "rb") as source:
-                    builder.sign(_signer(self.identity), mime_type(self.target), source, signed)
-        except (c2pa.C2paError, OSError) as error:
-            raise PhotoError(f"{self.target}: could not be signed ({error})") from None
-        try:
-            with open(path, "r+b") as fh:
-                fh.write(signed.getbuffer())
-                fh.truncate()
-                fh.flush()
-                os.fsync(fh.fileno())
+                with open(path, "rb") as source, open(signed, "x+b") as dest:
+                    builder.sign(_signer(self.identity), mime_type(self.target), source, dest)
+                    dest.flush()
+                    os.fsync(dest.fileno())
+            os.replace(signed, path)
         except OSError as error:
             kind = DiskFull if error.errno in (errno.ENOSPC, errno.EDQUOT) else PhotoError
-            raise kind(f"{self.target}: could not be written ({error.strerror or error})") from error
+            raise kind(f"{self.target}: could not be signed ({error.strerror or error})") from error
+        except c2pa.C2paError as error:
+            raise PhotoError(f"{self.target}: could not be signed ({error})") from None
+        finally:
+            signed.unlink(missing_ok=True)
 
 
 def resolve(sign: Credentials | bool) -> Credentials | None:

@@ -21,7 +21,7 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
-from retouch import __version__, credentials, io, presets, provenance, record, samples
+from retouch import __version__, credentials, io, outputs, presets, provenance, record, samples
 from retouch.cli import main
 from retouch.measure import MEASURES
 
@@ -204,16 +204,19 @@ def test_a_stripped_manifest_means_no_credentials(signed, tmp_path):
     assert both.exit_code == 2
 
 
+def resign(output: Path, original: Path, target: Path, identity: credentials.Credentials) -> Path:
+    """`output`'s pixels and record written again as `target`, signed by `identity` as made from `original`."""
+    entry, signing = provenance.prepare(identity, record.read(output), original, target)
+    outputs.write(io.read(output), target, entry, quality=92, previous=None, sign=signing)
+    return target
+
+
 @pytest.mark.timeout(600)
 def test_another_signer_is_shown_as_unknown_until_trusted(signed, originals, tmp_path):
     """A file signed by someone else (here: another studio's chain) still verifies, as an unknown signer."""
     ca, _, chain, key = credentials.make_chain("Elsewhere Photo")
     other = credentials.Credentials("Elsewhere Photo", chain, key, "es256", ca, Path("chain.pem"), Path("key.pem"))
-    entry = record.read(signed["png"])
-    target = tmp_path / "elsewhere.png"
-    entry, signing = provenance.prepare(other, entry, originals / "obama.jpg", target)
-    from retouch import outputs
-    outputs.write(io.read(signed["png"]), target, entry, quality=92, previous=None, sign=signing)
+    target = resign(signed["png"], originals / "obama.jpg", tmp_path / "elsewhere.png", other)
     found = provenance.verify(target)
     assert found.state == "valid" and not found.trusted and found.who == "Elsewhere Photo (unknown signer)"
     result = CliRunner().invoke(main, ["verify", str(target)])
@@ -221,6 +224,17 @@ def test_another_signer_is_shown_as_unknown_until_trusted(signed, originals, tmp
     (tmp_path / "their-ca.pem").write_bytes(ca)
     trusted = CliRunner().invoke(main, ["verify", str(target), "--trust", str(tmp_path / "their-ca.pem")])
     assert trusted.exit_code == 0 and "Elsewhere Photo (trusted)" in trusted.output
+
+
+@pytest.mark.timeout(600)
+def test_an_original_c2pa_cannot_read_is_named_with_its_hash(signed, studio, tmp_path):
+    """A camera RAW c2pa has no reader for (a Fujifilm .raf here) is described, not read: its name and sha256."""
+    original = tmp_path / "DSCF0001.raf"
+    samples.write_dng(samples.grace_hopper_rgb(), original)        # only its bytes and name matter here
+    target = resign(signed["jpeg"], original, tmp_path / "from-raw.jpg", studio)
+    found = provenance.verify(target)
+    sha = record.read(signed["jpeg"])["input"]["sha256"]
+    assert found.state == "valid" and found.steps[0] == f"opened DSCF0001.raf (sha256 {sha[:16]}\u2026)"
 
 
 # --- key problems: one line, nothing written -----------------------------------------------------------
