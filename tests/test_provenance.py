@@ -244,16 +244,17 @@ def test_an_original_c2pa_cannot_read_is_named_with_its_hash(signed, studio, tmp
     (lambda where: (where / "signing.key").write_bytes(
         credentials.make_chain("Someone")[3]), "does not belong"),
 ])
-def test_a_missing_or_wrong_key_stops_before_anything_is_written(originals, tmp_path, monkeypatch, damage, words):
+def test_a_missing_or_wrong_key_stops_before_anything_is_written(originals, session, tmp_path, monkeypatch,
+                                                                  damage, words):
     monkeypatch.setenv(credentials.CONFIG_ENV, str(tmp_path / "config"))
     credentials.create(STUDIO)
     damage(credentials.folder())
     out = tmp_path / "out"
     out.mkdir()
-    result = apply(originals / "obama.jpg", out / "obama.jpg")
-    assert result.exit_code == 1
-    assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
-    assert "signing.key" in result.stderr
+    for result in (apply(originals / "obama.jpg", out / "obama.jpg"), batch(session, out / "session")):
+        assert result.exit_code == 1
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
+        assert "signing.key" in result.stderr
     assert list(out.iterdir()) == []
 
 
