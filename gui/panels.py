@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QSlider,
-                               QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
-                               QHeaderView)
+from PySide6.QtWidgets import (QColorDialog, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSlider, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget, QHeaderView)
 
 from retouch.budget import Budget, default_limits
 from retouch.measure import MEASURES
-from retouch.params import Param
+from retouch.params import Choice, Colour, Param
 from retouch.pipeline import StepReport
 from retouch.provenance import export_note
 
@@ -87,8 +87,65 @@ class ParamSlider(QWidget):
         self.shown.setText(f"{self._value:d}" if self.declaration.kind is int else f"{self._value:.3g}")
 
 
+class TextField(QLineEdit):
+    """A free text parameter (a backdrop image's path)."""
+
+    def value(self) -> str:
+        return self.text()
+
+    def setValue(self, value: str) -> None:  # noqa: N802 (Qt style)
+        self.setText(str(value))
+
+
+class ChoiceBox(QComboBox):
+    """A combobox over a declared choice's options."""
+
+    def __init__(self, declaration: Choice, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.addItems(list(declaration.options))
+        self.setToolTip(declaration.doc)
+
+    def value(self) -> str:
+        return self.currentText()
+
+    def setValue(self, value: str) -> None:  # noqa: N802 (Qt style)
+        self.setCurrentText(str(value))
+
+
+class ColourButton(QPushButton):
+    """A button showing a declared colour; a click opens the colour dialog. Emits `changed` on a pick."""
+
+    changed = Signal()
+
+    def __init__(self, declaration: Colour, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.declaration = declaration
+        self.setToolTip(f"{declaration.doc}\n{declaration.describe()}")
+        self._value = declaration.default
+        self.clicked.connect(self._pick)
+        self._show()
+
+    def value(self) -> str:
+        return self._value
+
+    def setValue(self, value: str) -> None:  # noqa: N802 (Qt style)
+        self._value = self.declaration.check(value, "colour") if str(value).strip() else ""
+        self._show()
+
+    def _pick(self) -> None:
+        picked = QColorDialog.getColor(QColor(self._value or "#808080"), self, self.declaration.doc)
+        if picked.isValid():
+            self.setValue(picked.name())
+            self.changed.emit()
+
+    def _show(self) -> None:
+        self.setText(self._value or "none")
+        self.setStyleSheet(f"background-color: {self._value};" if self._value else "")
+
+
 class EditPanel(QWidget):
-    """Per edit: a checkable group (the toggle), its strength and parameter sliders, its text fields."""
+    """Per edit: a checkable group (the toggle), its strength and parameter sliders, a combobox or a colour
+    button per declared choice or colour, and a text field per free text parameter."""
 
     changed = Signal()
 
@@ -97,7 +154,7 @@ class EditPanel(QWidget):
         self.controls = controls
         self.groups: dict[str, QGroupBox] = {}
         self.sliders: dict[str, dict[str, ParamSlider]] = {}
-        self.texts: dict[str, dict[str, QLineEdit]] = {}
+        self.texts: dict[str, dict[str, TextField | ChoiceBox | ColourButton]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for name, control in controls.items():
@@ -119,22 +176,35 @@ class EditPanel(QWidget):
             column.addWidget(slider)
             self.sliders[name][key] = slider
         self.texts[name] = {}
+        for key, declaration in control.choices.items():
+            if isinstance(declaration, Choice):
+                field = ChoiceBox(declaration)
+                field.currentTextChanged.connect(self.changed)
+            else:
+                field = ColourButton(declaration)
+                field.changed.connect(self.changed)
+            self._row(column, key, field)
+            self.texts[name][key] = field
         for key in control.texts:
-            row = QHBoxLayout()
-            row.addWidget(QLabel(key), 3)
-            field = QLineEdit()
+            field = TextField()
             field.editingFinished.connect(self.changed)
-            row.addWidget(field, 6)
-            column.addLayout(row)
+            self._row(column, key, field)
             self.texts[name][key] = field
         self.groups[name] = group
         return group
+
+    @staticmethod
+    def _row(column: QVBoxLayout, key: str, field: QWidget) -> None:
+        row = QHBoxLayout()
+        row.addWidget(QLabel(key), 3)
+        row.addWidget(field, 6)
+        column.addLayout(row)
 
     def state(self) -> dict[str, EditState]:
         states = {}
         for name, group in self.groups.items():
             values = {key: slider.value() for key, slider in self.sliders[name].items()}
-            values.update({key: field.text() for key, field in self.texts[name].items()})
+            values.update({key: field.value() for key, field in self.texts[name].items()})
             states[name] = EditState(group.isChecked(), values)
         return states
 
@@ -149,7 +219,7 @@ class EditPanel(QWidget):
                 if key in state.values:
                     slider.setValue(state.values[key])
             for key, field in self.texts[name].items():
-                field.setText(str(state.values.get(key, "")))
+                field.setValue(state.values.get(key, ""))
         self.blockSignals(False)
 
 

@@ -2,8 +2,10 @@
 
 The panel is generated from the registry: per edit, a slider for the strength and for each declared
 numeric parameter (their ranges end at the hard maximum, lowered where the base preset lowers it), a
-text field for each text parameter (the background's mode, colour, image). Manual blemish spots and
-protected points are kept apart, in full-resolution pixels, and scaled for the proxy preview.
+combobox for each declared choice, a colour button for each declared colour, and a text field for any
+other text parameter (a backdrop image's path). Declared lists of points (blemish's manual spots and
+the marks chosen to keep) are drawn and edited on the photo, kept apart in full-resolution pixels and
+scaled for the proxy preview.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retouch import edits, presets
-from retouch.params import Param
+from retouch.params import Choice, Colour, Param, Points
 from retouch.presets import Preset, Step
 
 SPOT_EDIT = "blemish"
@@ -23,10 +25,12 @@ SPOT_FIELDS = (HEAL_FIELD, PROTECT_FIELD)
 
 @dataclass(frozen=True)
 class EditControls:
-    """What the panel shows for one edit: its sliders (strength first) and its text fields."""
+    """What the panel shows for one edit: its sliders (strength first), its choices and colours, and its
+    free text fields."""
 
     doc: str
     sliders: dict[str, Param]
+    choices: dict[str, Choice | Colour]
     texts: tuple[str, ...]
 
 
@@ -102,9 +106,10 @@ def controls(base: Preset) -> dict[str, EditControls]:
         limits = step.param_limits if step else {}
         sliders = {"strength": strength} | {key: limits.get(key, declaration)
                                              for key, declaration in edit.declarations.items()}
+        choices = {key: declared for key, declared in edit.settings.items() if not isinstance(declared, Points)}
         texts = tuple(f.name for f in dataclasses.fields(edit.params_type)
-                      if f.name not in edit.declarations and f.type in ("str", str))
-        table[name] = EditControls(edit.doc, sliders, texts)
+                      if f.name not in edit.declarations and f.name not in edit.settings and f.type in ("str", str))
+        table[name] = EditControls(edit.doc, sliders, choices, texts)
     return table
 
 

@@ -20,6 +20,7 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")   # signed TIFFs carry the C2
 import click  # noqa: E402
 
 from . import __version__  # noqa: E402
+from .output_options import Output  # noqa: E402
 from .params import ParamError  # noqa: E402
 
 
@@ -97,6 +98,20 @@ NO_SIGN = click.option("--no-sign", is_flag=True,
                        help="Leave outputs unsigned (no Content Credentials), even with studio credentials.")
 NOT_SIGNED = "not signed: no studio credentials (`retouch credentials init` sets them up)"
 
+def declared_option(flag: str, dest: str, params_type: type, name: str, help_text: str):
+    """A click option whose values are checked by a declared parameter (retouch.params): a number's range
+    becomes an IntRange/FloatRange up to its hard maximum, a choice a click.Choice. Declared once."""
+    from .params import Choice, declarations, settings
+    declared = (declarations(params_type) | settings(params_type))[name]
+    if isinstance(declared, Choice):
+        kind = click.Choice(list(declared.options))
+    elif declared.kind is int:
+        kind = click.IntRange(int(declared.lo), int(declared.limit))
+    else:
+        kind = FiniteFloatRange(declared.lo, declared.limit)
+    return click.option(flag, dest, type=kind, help=f"{declared.doc[:1].upper()}{declared.doc[1:]}; {help_text}.")
+
+
 MAX_MEGAPIXELS = click.option(
     "--max-megapixels", type=FiniteFloatRange(1, 2000), default=250, show_default=True,
     help="Refuse larger images (decompression-bomb guard).")
@@ -173,7 +188,7 @@ def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_m
 @click.option("--set", "settings", multiple=True, metavar="EDIT.PARAM=VALUE",
               help="Change one parameter or strength within its limits (repeatable).")
 @click.option("--background", metavar="COLOR|IMAGE", help="Replace the background (#rrggbb, a name, or an image).")
-@click.option("--quality", type=click.IntRange(1, 100), help="JPEG quality (default: the preset's).")
+@declared_option("--quality", "quality", Output, "quality", "default: the preset's")
 @click.option("--overwrite", is_flag=True, help="Allow writing over an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @NO_SIGN
@@ -217,9 +232,10 @@ def list_edits(as_json: bool) -> None:
     from . import edits
     table = {}
     for name, edit in edits.load_all().items():
-        table[name] = {"doc": edit.doc, "needs_face": edit.needs_face,
-                       "strength": _declaration(edit.strength),
-                       "params": {p: _declaration(d) for p, d in edit.declarations.items()}}
+        table[name] = {"doc": edit.doc, "words": edit.words, "needs_face": edit.needs_face,
+                       "version": edit.version, "strength": _declaration(edit.strength),
+                       "params": {p: _declaration(d) for p, d in edit.declarations.items()},
+                       "settings": {p: _setting(d) for p, d in edit.settings.items()}}
     if as_json:
         _echo_json(table)
         return
@@ -228,11 +244,18 @@ def list_edits(as_json: bool) -> None:
         for pname, d in [("strength", entry["strength"])] + list(entry["params"].items()):
             click.echo(f"  {name}.{pname:<16} default {d['default']:<6g} range {d['lo']:g}..{d['hi']:g}"
                        f"  hard max {d['hard_max']:g}   {d['doc']}")
+        for pname, d in entry["settings"].items():
+            click.echo(f"  {name}.{pname:<16} default {str(d['default']) or '(none)':<6} {d['allowed']}   {d['doc']}")
 
 
 def _declaration(declaration) -> dict:
     return {"default": declaration.default, "lo": declaration.lo, "hi": declaration.hi,
             "hard_max": declaration.limit, "doc": declaration.doc}
+
+
+def _setting(declaration) -> dict:
+    return {"kind": type(declaration).__name__.lower(), "default": declaration.default,
+            "allowed": declaration.describe(), "doc": declaration.doc}
 
 
 @main.command(name="measure")
@@ -339,8 +362,7 @@ def review_import(decisions_json: Path, out_dir: Path) -> None:
 @click.option("--workers", type=click.IntRange(1),
               help="Worker processes (default: one per CPU, memory allowing).")
 @click.option("--recursive", is_flag=True, help="Include subfolders (their structure is kept in OUT_DIR).")
-@click.option("--format", "fmt", type=click.Choice(["jpeg", "tiff", "png", "same"]),
-              help="Output format (default: the preset's; same = the input's, RAW -> 16-bit TIFF).")
+@declared_option("--format", "fmt", Output, "format", "default: the preset's; RAW -> 16-bit TIFF")
 @click.option("--dry-run", is_flag=True, help="List what would be done or skipped; write nothing.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Worker processes on this machine, or a Dask cluster.")

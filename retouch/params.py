@@ -6,7 +6,9 @@ range is written in exactly one place. Out-of-range values raise ParamError; not
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
@@ -77,6 +79,106 @@ def param(default: float, lo: float, hi: float, hard_max: float | None = None, d
                              metadata={"param": Param(kind(default), lo, hi, hard_max, doc, kind)})
 
 
+# --- declared kinds beside numbers: a choice, a colour, a list of points ---------------------------------
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of words (the app shows a combobox)."""
+
+    default: str
+    options: tuple[str, ...]
+    doc: str = ""
+
+    def check(self, value: Any, where: str) -> str:
+        word = str(value).strip().lower()
+        if word not in self.options:
+            raise ParamError(f"{where}: {value!r} is not one of {', '.join(self.options)}")
+        return word
+
+    def describe(self) -> str:
+        return " | ".join(self.options)
+
+
+_HEX = re.compile(r"#?([0-9a-f]{6}|[0-9a-f]{3})")
+
+
+@dataclass(frozen=True)
+class Colour:
+    """An sRGB colour: "#rrggbb", "#rgb" or one of `names` (normalised to "#rrggbb"; the app shows a
+    colour button). With `optional`, an empty value means "none" and stays empty."""
+
+    default: str
+    names: Mapping[str, str] = field(default_factory=dict)
+    doc: str = ""
+    optional: bool = False
+
+    def check(self, value: Any, where: str) -> str:
+        text = str(value).strip().lower().replace("gray", "grey").replace("_", "-").replace(" ", "-")
+        if self.optional and not text:
+            return ""
+        found = _HEX.fullmatch(self.names.get(text, text))
+        if not found:
+            raise ParamError(f"{where}: {value!r} is not a colour (allowed: {self.describe()}; gray = grey)")
+        digits = found.group(1)
+        return "#" + (digits if len(digits) == 6 else "".join(2 * d for d in digits))
+
+    def describe(self) -> str:
+        return "#rrggbb, #rgb" + (f" or one of {', '.join(self.names)}" if self.names else "")
+
+
+@dataclass(frozen=True)
+class Points:
+    """A list of points in full-resolution pixels: (x, y), or (x, y, radius) with `radius` (the app shows
+    them as markers). The command line writes them 'x,y;x,y'."""
+
+    radius: bool = False
+    doc: str = ""
+    default: tuple = ()
+
+    @property
+    def width(self) -> int:
+        return 3 if self.radius else 2
+
+    def check(self, value: Any, where: str) -> tuple[tuple[float, ...], ...]:
+        if isinstance(value, str):
+            value = [chunk.split(",") for chunk in value.replace(" ", "").split(";") if chunk]
+        try:
+            points = tuple(tuple(float(number) for number in point) for point in value)
+        except (TypeError, ValueError):
+            raise ParamError(f"{where}: {value!r} is not a list of points ({self.describe()})") from None
+        for point in points:
+            if (len(point) != self.width or not all(map(math.isfinite, point)) or min(point) < 0
+                    or (self.radius and point[2] <= 0)):
+                raise ParamError(f"{where}: point {point!r} is not allowed ({self.describe()})")
+        return points
+
+    def describe(self) -> str:
+        return ("x,y,radius;... (non-negative pixels, radius > 0)" if self.radius
+                else "x,y;... (non-negative pixels)")
+
+
+def choice(default: str, options: tuple[str, ...], doc: str) -> Any:
+    """Declare a dataclass field holding one of `options`."""
+    return dataclasses.field(default=default, metadata={"setting": Choice(default, options, doc)})
+
+
+def colour(default: str, doc: str, *, names: Mapping[str, str] | None = None, optional: bool = False) -> Any:
+    """Declare a dataclass field holding a colour."""
+    declared = Colour(default, dict(names or {}), doc, optional)
+    return dataclasses.field(default=declared.check(default, "default") if default or not optional else "",
+                             metadata={"setting": declared})
+
+
+def points(doc: str, *, radius: bool = False) -> Any:
+    """Declare a dataclass field holding a list of points (empty by default)."""
+    return dataclasses.field(default=(), metadata={"setting": Points(radius, doc)})
+
+
+def settings(params_type: type) -> dict[str, Choice | Colour | Points]:
+    """The declaration of every non-numeric declared field of a Params dataclass, by name."""
+    return {f.name: f.metadata["setting"] for f in dataclasses.fields(params_type) if "setting" in f.metadata}
+
+
 def declarations(params_type: type) -> dict[str, Param]:
     """The Param declaration of every numeric field of a Params dataclass, by name."""
     return {f.name: f.metadata["param"] for f in dataclasses.fields(params_type) if "param" in f.metadata}
@@ -87,7 +189,7 @@ def build(params_type: type, values: Mapping[str, Any], where: str) -> Any:
 
     Unknown names are errors too: a typo in a preset must not be silently ignored.
     """
-    declared = declarations(params_type)
+    declared = declarations(params_type) | settings(params_type)
     other = {f.name for f in dataclasses.fields(params_type)} - set(declared)
     checked: dict[str, Any] = {}
     for name, value in values.items():

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from . import edits, files
 from .budget import Budget
+from .output_options import Output
 from .params import Param, ParamError, build, param
 
 SCHEMA = 2
@@ -38,17 +39,6 @@ PRESET_MAX_BYTES = 1 << 20     # a preset is a page of TOML
 
 class PresetError(ParamError):
     """A preset that cannot be used; the message names the file, line and key."""
-
-
-@dataclass(frozen=True)
-class Output:
-    """How results are written."""
-
-    format: str = "jpeg"
-    quality: int = param(92, 1, 100, doc="JPEG quality", kind=int)
-    suffix: str = ""
-
-    FORMATS = ("jpeg", "tiff", "png", "same")
 
 
 @dataclass(frozen=True)
@@ -223,9 +213,6 @@ def _parse(text: str, *, name: str, source: str) -> Preset:
             raise PresetError(f"{where('output.' + key)}: expected text, not {getattr(output, key)!r:.40}")
     if any(char in output.suffix for char in "/\\\0"):
         raise PresetError(f"{where('output.suffix')}: {output.suffix!r} must not contain a folder separator")
-    if output.format not in Output.FORMATS:
-        raise PresetError(f"{where('output.format')}: {output.format!r} is not one of "
-                          f"{', '.join(Output.FORMATS)}")
     preset = Preset(name, str(data.get("description", "")), steps, budget, output, source, "")
     return dataclasses.replace(preset, digest=digest(preset))
 

@@ -58,3 +58,29 @@ def test_validate_catches_instances_built_in_code():
 def test_bad_declaration_is_rejected():
     with pytest.raises(ValueError):
         Param(2.0, 0.0, 1.0)
+
+
+def test_declared_kinds_validate_through_the_same_path_with_one_line_errors():
+    from dataclasses import dataclass
+    from retouch.params import build, choice, colour, points, settings
+
+    @dataclass(frozen=True)
+    class Kinds:
+        mode: str = choice("color", ("color", "gradient"), doc="what goes behind")
+        tint: str = colour("grey", doc="backdrop colour", names={"grey": "#808080"})
+        marks: tuple = points("marks to keep")
+        spots: tuple = points("spots to heal", radius=True)
+
+    assert set(settings(Kinds)) == {"mode", "tint", "marks", "spots"}
+    made = build(Kinds, {"mode": "Gradient", "tint": "#ABC", "marks": "1,2;3,4", "spots": [[5, 6, 2]]}, "test")
+    assert (made.mode, made.tint, made.marks, made.spots) == ("gradient", "#aabbcc", ((1.0, 2.0), (3.0, 4.0)),
+                                                               ((5.0, 6.0, 2.0),))
+    assert Kinds().tint == "#808080"
+    for values, message in [({"mode": "image"}, r"test\.mode: 'image' is not one of color, gradient"),
+                            ({"tint": "mauve"}, r"test\.tint: 'mauve' is not a colour"),
+                            ({"marks": "1,2,3"}, r"test\.marks: point \(1\.0, 2\.0, 3\.0\) is not allowed"),
+                            ({"spots": "1,2,0"}, r"test\.spots: point .* radius > 0"),
+                            ({"marks": "1,nan"}, r"test\.marks: point .* not allowed")]:
+        with pytest.raises(ParamError, match=message) as error:
+            build(Kinds, values, "test")
+        assert "\n" not in str(error.value)

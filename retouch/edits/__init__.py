@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..params import Param, ParamError, build, declarations
+from ..params import Param, ParamError, build, declarations, settings
 from ..photo import Box, Faces, Photo
 
 
@@ -96,7 +96,13 @@ class Edit:
 
     @property
     def declarations(self) -> dict[str, Param]:
+        """The numeric parameters' declarations (sliders), by name."""
         return declarations(self.params_type)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The other declared parameters (a choice, a colour, a list of points), by name."""
+        return settings(self.params_type)
 
 
 REGISTRY: dict[str, Edit] = {}
