@@ -8,8 +8,9 @@ Per output format the natural preset is timed end to end, unsigned (job.retouch_
 read, analyse, retouch under the guard, write the output unit), from a JPEG for JPEG and PNG outputs and
 from a 16-bit TIFF for 16-bit TIFF outputs. Signing is then timed alone on that output: provenance.prepare
 (the manifest from the record) plus Signing on a staged copy (the original read as the ingredient, c2pa
-hashing the whole file and writing it again with the manifest), which is what signing adds to a photo. Verifying (provenance.verify) is timed too. The
-identity is made in a temporary config folder; nothing of the user's is read.
+hashing the whole file and writing it again with the manifest), which is what signing adds to a photo.
+Verifying (provenance.verify) is timed too. The identity is made in a temporary config folder; nothing
+of the user's is read.
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def main() -> None:
             shutil.copyfile(staged, target)
             checked = median_wall(lambda: provenance.verify(target), args.repeat)
             bench.log(f"{kind}: natural {natural:.2f} s, sign {seconds:.3f} s, verify {checked:.3f} s")
-            report["megapixels"] = round(outcome.result.pixels.shape[0] * outcome.result.pixels.shape[1] / 1e6, 1)
+            height, width = outcome.result.pixels.shape[:2]
+            report["megapixels"] = round(width * height / 1e6, 1)
             report["formats"][kind] = {
                 "bits": depth, "file_mb": round(plain_bytes / 1e6, 2), "natural_seconds": round(natural, 3),
                 "sign_seconds": round(seconds, 4), "share_of_natural": round(seconds / natural, 4),

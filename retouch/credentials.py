@@ -159,8 +159,9 @@ def _checked(name: str, cert_path: Path, key_path: Path, anchors: bytes) -> Cred
         raise CredentialsError(f"{key_path}: this key does not belong to the certificate in {cert_path}")
     now = _dt.datetime.now(_dt.timezone.utc)
     if not chain[0].not_valid_before_utc <= now <= chain[0].not_valid_after_utc:
-        raise CredentialsError(f"{cert_path}: the certificate is valid from {chain[0].not_valid_before_utc:%Y-%m-%d} "
-                               f"to {chain[0].not_valid_after_utc:%Y-%m-%d}, not today; run "
+        raise CredentialsError(f"{cert_path}: the certificate is valid from "
+                               f"{chain[0].not_valid_before_utc:%Y-%m-%d} to {chain[0].not_valid_after_utc:%Y-%m-%d}, "
+                               "not today; run "
                                "`retouch credentials init --force` for a new one")
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -173,7 +174,7 @@ def _studio_file(where: Path) -> dict:
         studio = json.loads(_read(path, "studio file"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise CredentialsError(f"{path}: not valid JSON; run `retouch credentials init --force`") from None
-    if not isinstance(studio, dict) or not all(isinstance(studio.get(key), str) for key in ("name", "cert", "key")):
+    if not (isinstance(studio, dict) and all(isinstance(studio.get(key), str) for key in ("name", "cert", "key"))):
         raise CredentialsError(f"{path}: does not name the studio, its certificate and its key")
     return studio
 
@@ -237,14 +238,15 @@ def make_chain(name: str) -> tuple[bytes, bytes, bytes, bytes]:
           .add_extension(_usage(sign=False), critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
-    signing = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(start)
+    signing = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca_name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(start)
                .not_valid_after(_years(now, SIGNING_YEARS))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(_usage(sign=True), critical=True)
                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                              critical=False)
                .sign(ca_key, hashes.SHA256()))
 
     def private(k) -> bytes:
@@ -287,7 +289,8 @@ def _install(contents: dict[str, tuple[bytes, int]], *, replace: bool) -> Path |
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise CredentialsError(f"{error.filename or config}: cannot write the studio credentials here "
-                               f"({error.strerror or error}); set {CONFIG_ENV} to a folder you can write") from None
+                               f"({error.strerror or error}); set {CONFIG_ENV} to a folder you can write"
+                               ) from None
     return moved
 
 
@@ -307,7 +310,8 @@ def create(name: str, *, replace: bool = False) -> tuple[Credentials, Path | Non
     return load(), moved
 
 
-def use(cert: Path, key: Path, *, name: str | None = None, replace: bool = False) -> tuple[Credentials, Path | None]:
+def use(cert: Path, key: Path, *, name: str | None = None, replace: bool = False
+        ) -> tuple[Credentials, Path | None]:
     """Point to a certificate chain and key the studio already has (left where they are); the studio name
     defaults to the certificate's organisation or common name. Checked before anything is written: the
     key belongs to the certificate and it signs a test manifest."""

@@ -50,10 +50,9 @@ _UNTRUSTED, _TRUSTED = "signingCredential.untrusted", "signingCredential.trusted
 
 
 def _context(anchors: bytes = b"") -> c2pa.Context:
-    settings = json.loads(json.dumps(_OFFLINE))
-    if anchors.strip():
-        settings["trust"] = {"user_anchors": anchors.decode("ascii")}
-    return c2pa.Context(c2pa.Settings.from_dict(settings))
+    """c2pa's settings: offline (_OFFLINE), trusting `anchors` (PEM roots) besides its own list."""
+    trust = {"trust": {"user_anchors": anchors.decode("ascii")}} if anchors.strip() else {}
+    return c2pa.Context(c2pa.Settings.from_dict({**_OFFLINE, **trust}))
 
 
 def mime_type(path: str | Path) -> str:
@@ -84,10 +83,11 @@ def _measures(entry: dict) -> list[dict]:
 
 def manifest(entry: dict, *, title: str) -> dict:
     """The C2PA manifest definition of an output from its edit record (see the module doc)."""
+    ours = ("edit", "requested", "applied", "bound_by")
     edited = [{"action": "c2pa.edited", "description": edit_words(step["edit"]),
                "softwareAgent": {"name": "retouch", "version": __version__},
                "digitalSourceType": DIGITAL_SOURCE_TYPE,
-               "parameters": {STEP_KEY: {key: step[key] for key in ("edit", "requested", "applied", "bound_by")}}}
+               "parameters": {STEP_KEY: {key: step[key] for key in ours}}}
               for step in entry["steps"] if step["applied"] > 0]
     held = [{key: step[key] for key in ("edit", "requested", "applied", "status", "bound_by")}
             for step in entry["steps"] if step["applied"] <= 0]
@@ -99,7 +99,8 @@ def manifest(entry: dict, *, title: str) -> dict:
                 {"action": "c2pa.opened", "digitalSourceType": DIGITAL_SOURCE_TYPE,
                  "parameters": {"ingredientIds": [INGREDIENT]}}, *edited]}},
             {"label": MEASURES_LABEL, "data": {
-                "against": "the original (the parentOf ingredient)", "description": entry.get("description", ""),
+                "against": "the original (the parentOf ingredient)",
+                "description": entry.get("description", ""),
                 "preset": {key: entry["preset"][key] for key in ("name", "digest")},
                 "measures": _measures(entry), "not_applied": held}},
         ],
@@ -164,7 +165,8 @@ def prepare(identity: Credentials | None, entry: dict, source: str | Path, targe
     source, target = Path(source), Path(target)
     entry = entry | {"credentials": {"standard": "C2PA", "signed_by": identity.name,
                                      "certificate_sha256": identity.fingerprint}}
-    return entry, Signing(identity, manifest(entry, title=target.name), _ingredient(entry, source), source, target)
+    signing = Signing(identity, manifest(entry, title=target.name), _ingredient(entry, source), source, target)
+    return entry, signing
 
 
 def check_signs(identity: Credentials) -> None:
@@ -181,7 +183,8 @@ def check_signs(identity: Credentials) -> None:
             image.seek(0)
             builder.sign(_signer(identity), "image/png", image, _io.BytesIO())
     except c2pa.C2paError as error:
-        raise CredentialsError(f"{identity.cert_path}: this certificate cannot sign Content Credentials ({error})") from None
+        raise CredentialsError(f"{identity.cert_path}: this certificate cannot sign Content Credentials "
+                               f"({error})") from None
 
 
 # ------------------------------------------------------------------------------------------- checking
@@ -258,7 +261,8 @@ class Verification:
 def _generator(active: dict) -> str:
     info = active.get("claim_generator_info") or []
     first = info[0] if info and isinstance(info[0], dict) else {}
-    return " ".join(str(first[key]) for key in ("name", "version") if first.get(key)) or active.get("claim_generator", "")
+    named = " ".join(str(first[key]) for key in ("name", "version") if first.get(key))
+    return named or str(active.get("claim_generator", ""))
 
 
 def _assertion(active: dict, label: str) -> dict:
@@ -280,7 +284,7 @@ def _words(action: dict, ingredients: list[dict]) -> str:
     if isinstance(ours, dict):
         held = [MEASURES[name].plain if name in MEASURES else name for name in ours.get("bound_by") or []]
         return (f"{kind}: {action.get('description') or ours.get('edit')} ({ours.get('edit')}), strength "
-                f"{ours.get('requested', 0):.2f} requested, {ours.get('applied', 0):.2f} applied"
+                f"{_strength(ours.get('requested'))} requested, {_strength(ours.get('applied'))} applied"
                 + (f", held back to protect {' and '.join(held)}" if held else ""))
     agent = action.get("softwareAgent")
     agent = agent.get("name") if isinstance(agent, dict) else agent
@@ -288,12 +292,16 @@ def _words(action: dict, ingredients: list[dict]) -> str:
     return kind + (f" ({detail})" if detail else "")
 
 
+def _strength(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "?"     # a manifest is anyone's data
+
+
 def _measure_line(row: dict) -> str:
     from .measure import MEASURES
     known = MEASURES.get(row.get("name"))
 
     def shown(value) -> str:
-        if value is None:
+        if not isinstance(value, (int, float)):
             return "n/a"
         return known.show(value) if known else f"{value:.4g}"
     line = f"{row.get('label') or row.get('name')}: {shown(row.get('value'))}"
@@ -331,7 +339,8 @@ def verify(path: str | Path, *, anchors: bytes = b"") -> Verification:
     ours = _assertion(active, MEASURES_LABEL)
     return Verification(
         path, state, signer=signature.get("common_name") or signature.get("issuer") or "",
-        trusted=any(item.get("code") == _TRUSTED for item in results.get("success") or []), generator=_generator(active),
+        trusted=any(item.get("code") == _TRUSTED for item in results.get("success") or []),
+        generator=_generator(active),
         steps=tuple(_words(action, ingredients) for action in actions),
         done=tuple(str(action.get("description") or action.get("action", "?")).removeprefix("c2pa.")
                    for action in actions if action.get("action") != "c2pa.opened"),

@@ -82,7 +82,8 @@ def test_create_makes_a_ca_and_an_es256_signing_certificate(config):
     assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
     assert not signing.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert signing.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
-    assert ExtendedKeyUsageOID.EMAIL_PROTECTION in signing.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    usages = signing.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.EMAIL_PROTECTION in usages
     assert isinstance(signing.public_key(), ec.EllipticCurvePublicKey)
     assert signing.public_key().curve.name == "secp256r1"
     assert signing.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Northlight Studio"
