@@ -281,7 +281,6 @@ def load_models(threads: int) -> None:
     report)."""
     import cv2
     import numpy as np
-    import torch
 
     from . import edits
     from .face import analyse, identity
@@ -289,7 +288,6 @@ def load_models(threads: int) -> None:
     warnings.simplefilter("ignore", UserWarning)
     keep_freed_memory()
     cv2.setNumThreads(threads)
-    torch.set_num_threads(threads)
     edits.load_all()
     analyse(Photo(np.zeros((64, 64, 3), np.float32)))
     identity.load_model()
@@ -345,7 +343,7 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Worker processes on this machine, spawned (mediapipe and torch are not fork-safe), models loaded
+    """Worker processes on this machine, spawned (mediapipe is not fork-safe), models loaded
     once per worker.
 
     A worker that dies (out of memory, a crash in a decoder) breaks the whole pool: the photos in flight

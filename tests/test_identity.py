@@ -1,4 +1,5 @@
-"""Identity embeddings: the torch port against OpenCV's own run of the same ONNX, and the behaviour we rely on."""
+"""Identity embeddings: ours against OpenCV's own recipe for the same ONNX (FaceRecognizerSF.feature), and the
+behaviour we rely on."""
 import os
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def embeddings(photos, landmarks) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def opencv_net():
-    """OpenCV's dnn run of the same ONNX file: the reference the torch port must reproduce."""
+    """A net of its own run exactly as FaceRecognizerSF.feature does: our input layout must reproduce it."""
     return cv2.dnn.readNetFromONNX(str(fetch_model.model_path()))
 
 
@@ -65,10 +66,10 @@ def _opencv_embedding(net, crop_rgb: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "astronaut_blurred"])
-def test_torch_port_matches_opencv_dnn(name, photos, landmarks, opencv_net):
+def test_embedding_matches_opencv_recipe(name, photos, landmarks, opencv_net):
     crop = identity.align(photos[name], identity.five_points(landmarks[name]))
     ours = identity.embed_batch(crop[None])[0]
-    assert identity.similarity(ours, _opencv_embedding(opencv_net, crop)) >= 0.9999  # measured 1.0000001
+    assert identity.similarity(ours, _opencv_embedding(opencv_net, crop)) >= 0.9999
 
 
 def test_embedding_is_unit_length_float32(embeddings):
