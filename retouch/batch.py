@@ -635,8 +635,8 @@ def summary_lines(report: Report) -> list[str]:
              else f"report: {report.paths[0]} and {report.paths[1].name}"]
     moved = sum(bool(row.get("moved")) for row in report.rows)
     if moved:
-        lines.append(f"{moved} earlier output{'s' if moved != 1 else ''} replaced: moved with {'their' if moved != 1 else 'its'} "
-                     f"records to {report.replaced} (recoverable)")
+        lines.append(f"{moved} earlier output{'s' if moved != 1 else ''} replaced: moved with "
+                     f"{'their records' if moved != 1 else 'its record'} to {report.replaced} (recoverable)")
     if report.checklist:
         lines.append("check these first (lowest identity similarity to the original):")
         lines += [f"  {item['file']}  identity {item['identity']:.3f}  ({item['why']})"

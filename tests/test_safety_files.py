@@ -250,7 +250,8 @@ def test_import_is_all_or_nothing_when_a_record_is_corrupt(tmp_path, gallery_fol
         {"file": "a.jpg", "decision": "approved", "comment": "", "time": None},
         {"file": "b.jpg", "decision": "approved", "comment": "", "time": None}])
     result = CliRunner().invoke(main, ["review", "import", str(decisions), str(gallery_folder)])
-    assert result.exit_code == 1 and "b.jpg.retouch.json" in result.stderr and "no decision was written" in result.stderr
+    assert result.exit_code == 1
+    assert "b.jpg.retouch.json" in result.stderr and "no decision was written" in result.stderr
     assert record.sidecar_paths(gallery_folder / "a.jpg")[0].read_bytes() == before
 
 
