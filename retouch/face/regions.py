@@ -68,6 +68,7 @@ FEATHER = {"skin": 0.03, "eyes": 0.012, "irises": 0.01, "brows": 0.03, "lips": 0
            "inner_mouth": 0.012, "under_eye": 0.04}
 SKIN_EXCLUSION_GROW = {"eyes": 0.07, "brows": 0.05, "lips": 0.03, "nostrils": 0.03}
 OPEN_MOUTH = 0.15             # inner over outer lip contour area from which the mouth counts as open
+EDGE_CLEAR = 0.02             # skin keeps this far from dark things unlike it (the colour blur's reach)
 HOLE_FILL = 0.2               # enclosed skin-colour gaps up to this radius (blemishes, highlights) are skin
 SAMPLE_INSET = 0.12           # the skin colour sample keeps this far inside the oval and from the features
 BOX_KEEP_CLEAR = 0.15         # the forehead reaches no closer than this to the top of the face box
@@ -359,6 +360,18 @@ def _along(shape: tuple[int, int], down: np.ndarray) -> np.ndarray:
     return xs * down[0] + ys * down[1]
 
 
+def _clear_of_dark(likeness: np.ndarray, features: np.ndarray, model, radius: float) -> np.ndarray:
+    """`likeness` set to 0 within `radius` of anything darker than the skin and unlike it (a frame, dark
+    hair, a nostril): the colour blur mixes such an edge with the skin beside it into a colour that passes
+    for skin in shade."""
+    if model is None:
+        return likeness
+    dark = ((likeness < 0.5) & (features[..., 2] < model[0][2])).astype(np.uint8)
+    size = 2 * max(1, int(round(radius))) + 1
+    near = cv2.dilate(dark, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return np.where(near > 0, 0.0, likeness).astype(np.float32)
+
+
 def _distance_to(where: np.ndarray) -> np.ndarray:
     """Per pixel, the distance (in pixels) to the nearest pixel where `where` is true."""
     return cv2.distanceTransform((~where).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -381,7 +394,9 @@ def _skin(lab: np.ndarray, points: np.ndarray, down: np.ndarray, face: np.ndarra
     below_brows = position - float(points[list(BROW_LINE)].mean(0) @ down)
     shade = np.clip(below_brows / (SHADE_RAMP * interocular), 0.0, 1.0)
     features = skin_features(lab)
-    likeness = skin_likeness(features, skin_colour_model(features, sample), shade)
+    model = skin_colour_model(features, sample)
+    likeness = skin_likeness(features, model, shade)
+    likeness = _clear_of_dark(likeness, features, model, EDGE_CLEAR * interocular)
     likeness = fill_enclosed_gaps(likeness, face, HOLE_FILL * interocular, excluded)
     connected = cv2.dilate(_reaching(likeness * face, sample), np.ones((3, 3), np.uint8))
     return face * (1.0 - excluded) * likeness * connected
