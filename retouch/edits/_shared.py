@@ -12,6 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ..io import shrink, upsample
 from ..photo import Box, Face, Faces, Photo
 from . import Change
 from ._tone import combine, crop, grow_box
@@ -121,3 +122,28 @@ def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Chan
         pixels, mask = done
         parts.append(Change(box, pixels.astype(np.float32, copy=False), mask.astype(np.float32, copy=False)))
     return combine(photo, parts)
+
+
+SmallWork = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+def at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float, largest: float,
+                     work: SmallWork) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth change worked out on a small copy of a face's crop and applied at full resolution.
+
+    `work(rgb, skin, interocular)` returns the edited RGB and the 0..1 weight of where it acted. It runs
+    on the crop shrunk (by whole blocks first, io.shrink) until the inter-ocular distance is at most
+    `largest` px; the change it makes there (edited - rgb, which must be smooth at that scale) and its
+    weight are enlarged over exactly the part of the crop the small copy covers, and the change is added
+    to the full-resolution crop. The fine detail is never resampled, so skin keeps its texture, and a
+    24-megapixel face costs what a small one does. Returns (edited crop, weight) at full resolution."""
+    scale = min(1.0, largest / max(interocular, 1.0))
+    if scale == 1.0:
+        return work(rgb, skin, interocular)
+    height, width = skin.shape
+    small = (max(2, round(width * scale)), max(2, round(height * scale)))
+    (rgb_small, extent), (skin_small, _) = shrink(rgb, small), shrink(skin, small)
+    edited, weight = work(rgb_small, skin_small, interocular * small[0] / extent[0])
+    factor = (extent[0] / small[0], extent[1] / small[1])
+    change = upsample(edited - rgb_small, factor, (0, 0), (width, height))
+    return np.clip(rgb + change, 0.0, 1.0), upsample(weight, factor, (0, 0), (width, height))
