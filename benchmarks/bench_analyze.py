@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import _portrait as bench
-from retouch import io
+from retouch import io, resample
 from retouch.face import analyse, identity
 from retouch.face.landmarks import detect_boxes, find_faces, small_face_detections, small_face_tile, to_uint8
 from retouch.face.person import person_matte
@@ -43,7 +43,7 @@ def stages(pixels) -> dict:
     state: dict = {}
 
     def proxy():
-        state["proxy"] = to_uint8(io.proxy_pixels(Photo(pixels), PROXY_LONG_SIDE)[0])
+        state["proxy"] = to_uint8(resample.proxy_pixels(Photo(pixels), PROXY_LONG_SIDE)[0])
 
     def detection():
         return detect_boxes(state["proxy"], fine_tile=small_face_tile(pixels.shape, state["proxy"].shape))

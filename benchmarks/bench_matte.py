@@ -27,7 +27,7 @@ from retouch.edits import background  # noqa: E402
 from retouch.face import analyse  # noqa: E402
 from retouch.face.landmarks import to_uint8  # noqa: E402
 from retouch.face.person import person_matte  # noqa: E402
-from retouch.io import proxy_pixels  # noqa: E402
+from retouch.resample import proxy_pixels# noqa: E402
 from retouch.photo import Faces, Photo  # noqa: E402
 
 

@@ -18,7 +18,6 @@ strength moved) is blended again without running its edit.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from retouch import io, presets
+from retouch import io, resample
 from retouch.face import analyse
 from retouch.job import Outcome, retouch_file
 from retouch.measure import Reference, reference
@@ -117,7 +116,7 @@ def _draft_of(prepared: Prepared) -> Prepared:
 
 def prepare(path: Path, *, long_side: int = io.PROXY_LONG_SIDE) -> Iterator[tuple[str, Prepared]]:
     photo = io.read(path)
-    pixels, scale = io.proxy_pixels(photo, long_side)
+    pixels, scale = resample.proxy_pixels(photo, long_side)
     proxy = photo.with_pixels(pixels)
     prepared = Prepared(path, proxy, rgb8(pixels), analyse(proxy), scale, photo.size)
     prepared.draft = _draft_of(prepared)
@@ -184,5 +183,5 @@ def export(original: Path, target: Path, preset: Preset) -> Iterator[tuple[str, 
 def thumbnail(path: Path, long_side: int) -> np.ndarray:
     """Small 8-bit RGB of a photo for the strip (JPEG decoded at reduced size)."""
     photo = io.read(path, proxy=True)
-    pixels, _ = io.proxy_pixels(photo, long_side)
+    pixels, _ = resample.proxy_pixels(photo, long_side)
     return rgb8(pixels)

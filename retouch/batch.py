@@ -42,8 +42,9 @@ from typing import Callable, Iterable, Iterator, Protocol, TextIO
 
 from . import __version__, files, outputs, record
 from .credentials import Credentials
-from .io import (RAW_SUFFIXES, SUPPORTED_SUFFIXES, DiskFull, PhotoError, check_folder, sha256_file,
-                 write_bytes_atomic)
+from .errors import DiskFull
+from .io import PhotoError, RAW_SUFFIXES, SUPPORTED_SUFFIXES
+from .staging import check_folder, sha256_file, write_bytes_atomic
 from .measure import MEASURES
 from .presets import Preset
 

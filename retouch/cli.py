@@ -136,7 +136,8 @@ def overlay_names(photos: tuple[Path, ...]) -> dict[Path, str]:
 def analyze(photos: tuple[Path, ...], as_json: bool, overlay: Path | None, max_megapixels: float) -> None:
     """Find faces: box, confidence and landmarks per face, and whether a person matte was found."""
     from .face import analyse, draw_overlay
-    from .io import PhotoError, check_folder, read, write_pixels
+    from .io import PhotoError, read, write_pixels
+    from .staging import check_folder
     from .job import check_size
     if overlay:
         try:

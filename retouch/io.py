@@ -32,8 +32,6 @@ max_pixels before anything decodes.
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import io
 import os
 import struct
@@ -50,7 +48,10 @@ import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from . import files
+from .exif import HEADER as EXIF_HEADER, ORIENTATION, append_tiff_exif, descriptive_exif, upright_exif, with_exif_header
+from .errors import PhotoError
 from .photo import Photo
+from .staging import Stage, atomic_output
 
 DEFAULT_MAX_PIXELS = 250_000_000
 PROXY_LONG_SIDE = 1500
@@ -64,33 +65,9 @@ _FORMAT_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "P
 SUPPORTED_SUFFIXES = frozenset(_FORMAT_BY_SUFFIX) | RAW_SUFFIXES
 
 _PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")   # Pillow opens multi-picture JPEGs as "MPO"
-_EXIF_HEADER = b"Exif\x00\x00"
-_ORIENTATION = 274
-# IFD0 tags that describe the photo rather than how a TIFF stores it; the only ones moved between
-# a TIFF (or TIFF-based RAW) and EXIF blocks.
-_DESCRIPTIVE_TAGS = frozenset({
-    270,    # ImageDescription
-    271,    # Make
-    272,    # Model
-    274,    # Orientation
-    305,    # Software
-    306,    # DateTime
-    315,    # Artist
-    33432,  # Copyright
-    34665,  # ExifIFD pointer
-    34853,  # GPSInfo IFD pointer
-})
 _RAW_RENDERING = dict(use_camera_wb=True, no_auto_bright=True, adjust_maximum_thr=0, output_bps=16,
                       gamma=(2.4, 12.92))   # sRGB curve, to match the sRGB-encoded Photo contract
 _LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
-
-
-class PhotoError(Exception):
-    """A photo that cannot be read or written; the message is one line naming the file and the reason."""
-
-
-class DiskFull(PhotoError):
-    """A write that failed because the disk (or the user's quota) is full; nothing of it was left behind."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -184,73 +161,6 @@ def _open_pillow(path: Path, formats: tuple[str, ...]) -> Image.Image:
 
 # ------------------------------------------------------------------------------------------------- EXIF
 
-def _descriptive_exif(exif: Image.Exif) -> bytes | None:
-    """The block of `exif` holding only the descriptive IFD0 tags (with EXIF/GPS IFDs), or None if empty.
-
-    Used on TIFF IFD0s, whose tags are mostly about storage (strips, compression) and must not travel."""
-    for tag in [tag for tag in exif if tag not in _DESCRIPTIVE_TAGS]:
-        del exif[tag]
-    return exif.tobytes() if len(exif) else None
-
-
-def _exif_upright(path: Path, exif: bytes) -> bytes:
-    """`exif` (with its Exif header) with IFD0's Orientation set to 1; every other byte is unchanged."""
-    body = exif.removeprefix(_EXIF_HEADER)
-    order = "<" if body[:2] == b"II" else ">"
-    try:
-        (ifd0,) = struct.unpack_from(order + "I", body, 4)
-        (count,) = struct.unpack_from(order + "H", body, ifd0)
-        patched = bytearray(body)
-        for entry in range(ifd0 + 2, ifd0 + 2 + 12 * count, 12):
-            tag, kind = struct.unpack_from(order + "HH", body, entry)
-            if tag == _ORIENTATION and kind == 3:   # SHORT
-                struct.pack_into(order + "H", patched, entry + 8, 1)
-    except struct.error:
-        raise PhotoError(f"{path}: the photo's EXIF block is malformed ({len(exif)} bytes)") from None
-    return _EXIF_HEADER + bytes(patched)
-
-
-def append_tiff_exif(fh: BinaryIO, exif: bytes) -> None:
-    """Add the descriptive IFD0 tags of `exif`, with its EXIF and GPS IFDs, to the TIFF written in `fh`.
-
-    tifffile cannot write EXIF IFDs, so the block is serialised by Pillow at the end of the file (its
-    offsets absolute, as TIFF offsets are from the file's start) and the first IFD is rewritten after
-    it with the extra entries merged in, sorted; the file header is repointed to it. The TIFF's own
-    entries win over the block's. `fh` must be open for reading and writing.
-    """
-    fh.seek(0)
-    header = fh.read(8)
-    order = "<" if header[:2] == b"II" else ">"
-
-    def aligned_end() -> int:
-        """Seek to the end of the file, padded to a word boundary (TIFF offsets are even)."""
-        size = fh.seek(0, os.SEEK_END)
-        fh.write(b"\x00" * (size % 2))
-        return size + size % 2
-
-    def entries(offset: int) -> tuple[dict[int, bytes], bytes]:
-        """The 12-byte entries of the IFD at `offset` by tag, and its next-IFD pointer."""
-        fh.seek(offset)
-        (count,) = struct.unpack(order + "H", fh.read(2))
-        raw = fh.read(12 * count)
-        found = {struct.unpack_from(order + "H", raw, i)[0]: raw[i:i + 12] for i in range(0, len(raw), 12)}
-        return found, fh.read(4)
-
-    block = Image.Exif()
-    block.load(exif)
-    _descriptive_exif(block)
-    block.endian = order
-    block_at = aligned_end()
-    fh.write(block.tobytes(block_at)[len(_EXIF_HEADER) + 8:])     # without the headers: its IFD0 first
-    added, _ = entries(block_at)
-    own, next_ifd = entries(struct.unpack(order + "I", header[4:8])[0])
-    merged = {**added, **own}
-    ifd0_at = aligned_end()
-    fh.write(struct.pack(order + "H", len(merged)) + b"".join(merged[tag] for tag in sorted(merged)) + next_ifd)
-    fh.seek(4)
-    fh.write(struct.pack(order + "I", ifd0_at))
-
-
 # ------------------------------------------------------------------------------------------------- read
 
 def read(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, proxy: bool = False) -> Photo:
@@ -306,9 +216,9 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
         fmt = "JPEG" if image.format == "MPO" else image.format
         frames = getattr(image, "n_frames", 1) if image.format != "MPO" else 1   # MPO: camera previews
         exif_data = image.getexif()                # from the header (PNG may decode to find it)
-        orientation = exif_data.get(_ORIENTATION, 1)
-        exif = (_descriptive_exif(exif_data) if fmt == "TIFF"
-                else _with_exif_header(image.info.get("exif")))
+        orientation = exif_data.get(ORIENTATION, 1)
+        exif = (descriptive_exif(exif_data) if fmt == "TIFF"
+                else with_exif_header(image.info.get("exif")))
         profile = image.info.get("icc_profile")
         if proxy and fmt == "JPEG":
             scale = PROXY_LONG_SIDE / max(image.size)
@@ -323,13 +233,6 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
     notes = (f"{path.name} holds {frames} frames (pages or animation); only the first is used",) if frames > 1 else ()
     return Photo(unit_float(_orient(rgb, orientation)), bit_depth=16 if sixteen_bit else 8, exif=exif,
                  icc=_rgb_profile(profile), source=path, alpha=alpha, format=fmt, notes=notes)
-
-
-def _with_exif_header(exif: bytes | None) -> bytes | None:
-    """EXIF as JPEG carries it, with the "Exif\\0\\0" header (PNG's eXIf chunk has none)."""
-    if not exif:
-        return None
-    return exif if exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + exif
 
 
 def _pillow_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -408,7 +311,7 @@ def _tiff_exif(path: Path) -> bytes | None:
     """EXIF from a TIFF-based RAW's first IFD (DNG, CR2, NEF, ARW, ...), or None (CR3, RAF, ...)."""
     try:
         with _open_pillow(path, ("TIFF",)) as image:
-            return _descriptive_exif(image.getexif())
+            return descriptive_exif(image.getexif())
     except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError):
         return None
 
@@ -423,12 +326,6 @@ def output_format(path: str | os.PathLike, format: str | None = None) -> str:
         raise PhotoError(f"{path}: cannot write format {format or path.suffix or '(no suffix)'!r}; "
                          f"writable: {' '.join(sorted(_FORMAT_BY_SUFFIX))}")
     return kind
-
-
-def upright_exif(photo: Photo) -> bytes | None:
-    """The photo's EXIF block as it will be written (Orientation 1); PhotoError naming the photo's source
-    file when the block is malformed. Checked before work is spent on a photo that could not be written."""
-    return None if photo.exif is None else _exif_upright(photo.source or Path("photo"), photo.exif)
 
 
 def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, quality: int = 92,
@@ -496,7 +393,7 @@ def _encode_pillow(fh: BinaryIO, array: np.ndarray, *, kind: str, quality: int, 
 def _encode_png(fh: BinaryIO, array: np.ndarray, *, kind: str, quality: int, exif: bytes | None,
                 icc: bytes | None, xmp: bytes | None) -> None:
     """PNG, 8 or 16 bit, through OpenCV (BGR order), with eXIf, iCCP and XMP iTXt chunks."""
-    chunks = [(cv2.IMAGE_METADATA_EXIF, exif and exif.removeprefix(_EXIF_HEADER)),
+    chunks = [(cv2.IMAGE_METADATA_EXIF, exif and exif.removeprefix(EXIF_HEADER)),
               (cv2.IMAGE_METADATA_ICCP, icc), (cv2.IMAGE_METADATA_XMP, xmp)]
     chunks = [(key, np.frombuffer(data, np.uint8)) for key, data in chunks if data]
     bgr = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
@@ -519,219 +416,3 @@ def _encode_tiff(fh: BinaryIO, array: np.ndarray, *, kind: str, quality: int, ex
 _ENCODERS = {"JPEG": _encode_pillow, "WEBP": _encode_pillow, "PNG": _encode_png, "TIFF": _encode_tiff}
 
 
-# -------------------------------------------------------------------------------------- files, proxies
-
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-class Stage:
-    """Files written to temporaries beside their targets (files.temporary_for), fsynced, and renamed into
-    place only by `commit`: every one of them is complete on disk before the first appears. Use it
-    through `staged`, which removes whatever was not committed."""
-
-    def __init__(self) -> None:
-        self._temporaries: dict[Path, Path] = {}     # target -> its temporary, in staging order
-
-    @contextlib.contextmanager
-    def file(self, path: str | os.PathLike) -> Iterator[BinaryIO]:
-        """A read-write binary file staged for `path`. DiskFull (nothing left behind) when the disk is full."""
-        path = Path(path)
-        if path in self._temporaries:
-            raise ValueError(f"{path}: staged twice")
-        temporary = files.temporary_for(path)
-        try:
-            fh = open(temporary, "x+b")   # exclusive create; the umask sets the permissions, as for any new file
-            self._temporaries[path] = temporary
-            with fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
-        except OSError as error:
-            self._discard(path)
-            if error.errno in _DISK_FULL:
-                raise DiskFull(f"{path}: could not be written: the disk is full ({error.strerror})") from error
-            raise
-        except BaseException:
-            self._discard(path)
-            raise
-
-    def data(self, path: str | os.PathLike, data: bytes) -> Path:
-        """Stage `data` for `path`."""
-        with self.file(path) as fh:
-            fh.write(data)
-        return Path(path)
-
-    def temporary(self, path: str | os.PathLike) -> Path:
-        """Where `path`'s staged content is until the commit (to hash or check it)."""
-        return self._temporaries[Path(path)]
-
-    def commit(self, order: tuple[str | os.PathLike, ...] = ()) -> None:
-        """Rename every staged file into place: those named in `order` first, in that order, then the rest
-        in the order they were staged; then make the renames durable."""
-        first = [Path(path) for path in order]
-        folders = set()
-        for path in first + [path for path in self._temporaries if path not in first]:
-            os.replace(self._temporaries.pop(path), path)
-            folders.add(path.parent)
-        for folder in folders:
-            _fsync_folder(folder)
-
-    def _discard(self, path: Path) -> None:
-        temporary = self._temporaries.pop(path, None)
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-
-    def discard(self) -> None:
-        """Remove every temporary not yet committed."""
-        for path in list(self._temporaries):
-            self._discard(path)
-
-
-@contextlib.contextmanager
-def staged() -> Iterator[Stage]:
-    """A Stage whose files are committed when the block ends without error (unless the block committed
-    them itself, in its own order) and removed on any error: all of them appear, or none."""
-    stage = Stage()
-    try:
-        yield stage
-        stage.commit()
-    finally:
-        stage.discard()
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A read-write binary file that appears at `path` only once the block finishes without error.
-
-    It is a temporary file in the same folder (so the final rename is atomic), fsynced and renamed over
-    `path`; on any error it is removed and `path` is left as it was (DiskFull when the disk is full).
-    """
-    with staged() as stage, stage.file(path) as fh:
-        yield fh
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable (POSIX); folders cannot be opened for fsync on Windows."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def check_folder(folder: str | os.PathLike) -> Path:
-    """Make `folder` (and its parents) and prove that a file can be created, written and fsynced in it,
-    before any work is spent on what is to go there; PhotoError naming it and the reason otherwise
-    (read-only mount, immutable folder, a parent that is a file, permissions), DiskFull when it is full."""
-    folder = Path(folder)
-    stage = Stage()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        stage.data(folder / "probe", b"\0")
-    except OSError as error:
-        raise PhotoError(f"{folder}: cannot write here ({error.strerror or error})") from None
-    finally:
-        stage.discard()
-    return folder
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` atomically (see atomic_output). Returns the path."""
-    with staged() as stage:
-        stage.data(path, data)
-    return Path(path)
-
-
-def sha256_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a regular file (files.open_regular: anything else is refused), read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with files.open_regular(path) as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def proxy_pixels(photo: Photo, long_side: int = PROXY_LONG_SIDE) -> tuple[np.ndarray, float]:
-    """A float32 copy of `photo` area-downscaled to `long_side`, and its scale (proxy / full width).
-
-    Full-resolution coordinates are proxy coordinates / scale, to within a proxy pixel at the far edges
-    (see shrink: it averages whole blocks first, 4-5x faster, and may leave out a few pixels at the right
-    and bottom; finding faces is what a proxy is for). The RAW's embedded preview is used
-    instead of the full pixels when its aspect matches and it is at least as big as the proxy: it is
-    already small, so this is much cheaper (its colours are the camera's rendering: fine for finding
-    faces, not for measuring them).
-    """
-    height, width = photo.pixels.shape[:2]
-    scale = min(1.0, long_side / max(width, height))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    source = photo.pixels
-    preview = photo.preview
-    if (scale < 1.0 and preview is not None and preview.shape[1] >= size[0] and preview.shape[0] >= size[1]
-            and abs(preview.shape[1] / preview.shape[0] - width / height) < 0.01 * width / height):
-        source = preview
-    if source.shape[1::-1] == size:
-        return unit_float(source).copy(), size[0] / width
-    return shrink(unit_float(source), size)[0], size[0] / width
-
-
-def area_down(image: np.ndarray, factor: int) -> np.ndarray:
-    """float32 `image` averaged over factor x factor blocks (the whole blocks from the top left).
-
-    An integer factor keeps OpenCV's area resampling on its fast path: 6000x4000 RGB by 3 took ~15 ms,
-    where a fractional factor of about 3.1 took ~70 ms."""
-    image = image.astype(np.float32, copy=False)
-    if factor == 1:
-        return image
-    height, width = image.shape[0] // factor, image.shape[1] // factor
-    return cv2.resize(image[:height * factor, :width * factor], (width, height), interpolation=cv2.INTER_AREA)
-
-
-def shrink(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """`image` resampled to `size` (w, h): area-averaged (by whole blocks first, see area_down) when it
-    shrinks, bicubic when it grows. Also returns the extent (w, h) of `image` that the result covers: whole
-    blocks leave up to factor - 1 pixels at the right and bottom out."""
-    height, width = image.shape[:2]
-    factor = max(1, min(width // size[0], height // size[1]))
-    extent = (width // factor * factor, height // factor * factor)
-    image = area_down(image, factor)
-    if image.shape[1::-1] == size:
-        return image, extent
-    interpolation = cv2.INTER_AREA if image.shape[1] > size[0] else cv2.INTER_CUBIC
-    return cv2.resize(image, size, interpolation=interpolation), extent
-
-
-def upsample(grid: np.ndarray, factor: float | tuple[float, float], origin: tuple[int, int],
-             size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
-    """`size` (w, h) pixels of the grid `factor` (or (x, y) factors) times finer than `grid`, from its pixel
-    `origin` (x, y): bilinear between `grid`'s pixel centres (a fine pixel's centre x lies at
-    (x + 0.5) / factor - 0.5 in `grid`), edges replicated. Only the part of `grid` that is needed is read;
-    `out` (of that size, a view into a bigger array will do) is filled if given."""
-    fx, fy = (factor, factor) if np.isscalar(factor) else factor
-    if fx == fy and float(fx).is_integer():
-        return _enlarge(grid, int(fx), origin, size, out)
-    x0, y0 = origin
-    to_grid = np.float32([[1 / fx, 0, (x0 + 0.5) / fx - 0.5], [0, 1 / fy, (y0 + 0.5) / fy - 0.5]])
-    return cv2.warpAffine(grid, to_grid, size, dst=out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
-
-
-def _enlarge(grid: np.ndarray, factor: int, origin: tuple[int, int], size: tuple[int, int],
-             out: np.ndarray | None) -> np.ndarray:
-    """upsample by a whole factor: the grid pixels around the span (edges replicated) resized by `factor`,
-    whose pixel grid then matches the fine one exactly, and cut out (2-4x faster than warpAffine)."""
-    (x0, y0), (width, height) = origin, size
-    gx0, gy0 = x0 // factor - 1, y0 // factor - 1
-    gx1, gy1 = (x0 + width - 1) // factor + 2, (y0 + height - 1) // factor + 2
-    rows, cols = grid.shape[:2]
-    part = grid[max(gy0, 0):min(gy1, rows), max(gx0, 0):min(gx1, cols)]
-    pads = (max(-gy0, 0), max(gy1 - rows, 0), max(-gx0, 0), max(gx1 - cols, 0))
-    if any(pads):
-        part = cv2.copyMakeBorder(part, *pads, cv2.BORDER_REPLICATE)
-    fine = cv2.resize(part, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
-    ox, oy = x0 - gx0 * factor, y0 - gy0 * factor
-    fine = fine[oy:oy + height, ox:ox + width]
-    if out is None:
-        return fine
-    out[...] = fine
-    return out

@@ -11,7 +11,9 @@ from typing import Callable
 from . import files, outputs, provenance, record
 from .budget import Budget
 from .credentials import Credentials
-from .io import PhotoError, check_folder, read, sha256_file, upright_exif
+from .exif import upright_exif
+from .io import PhotoError, read
+from .staging import check_folder, sha256_file
 from .measure import measure, reference, verdict, worst
 from .photo import Photo
 from .pipeline import Result, retouch

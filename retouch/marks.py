@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .color import luminance, to_linear
-from .io import shrink
+from .resample import shrink
 
 # Sizes in inter-ocular distances unless named _PX.
 WORK_INTEROCULAR = 120.0   # px: marks are found on the face shrunk to at most this inter-ocular distance

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import marks
 from .color import changed_grid, delta_e, grid_step, share_of, to_lab
-from .io import shrink
+from .resample import shrink
 from .params import Param
 from .photo import Box, Face, Faces
 
@@ -80,7 +80,7 @@ def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def _shrunk(values: np.ndarray, scale: float) -> np.ndarray:
-    """`values` (HxW or HxWx3) area-resized by `scale` (<= 1), by whole blocks first (io.shrink: the
+    """`values` (HxW or HxWx3) area-resized by `scale` (<= 1), by whole blocks first (resample.shrink: the
     original and every candidate are shrunk alike); itself when the scale is 1."""
     if scale >= 1.0:
         return values

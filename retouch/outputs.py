@@ -1,7 +1,7 @@
 """An output and its edit record as one unit: written together, recognised on the next run, never taken over.
 
 A retouched output is three files: the image (with the XMP packet embedded), its XMP sidecar and its JSON
-record. `write` stages all three (io.staged) and renames them into place record first, image last; the
+record. `write` stages all three (staging.staged) and renames them into place record first, image last; the
 record names the sha256 of the image and of the sidecar it goes with, and the image it replaces. Whatever
 instant a run is killed at, the files on disk are then one of: the old unit whole; a new record beside the
 old image (which the record names as the one it replaces); or the new unit whole.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import files, io, record
+from . import files, io, record, staging
 from .photo import Photo
 
 REPLACED = ".retouch-replaced"     # inside OUT_DIR: outputs replaced with --overwrite, by run
@@ -63,7 +63,7 @@ def _field(entry: dict, name: str) -> dict:
 
 def _sidecar_matches(path: Path, expected: str | None) -> bool:
     try:
-        return expected is not None and io.sha256_file(path) == expected
+        return expected is not None and staging.sha256_file(path) == expected
     except (OSError, ValueError):
         return False
 
@@ -87,7 +87,7 @@ def examine(output: str | os.PathLike, input_sha256: str, preset_digest: str | N
             return _conflict(f"has an XMP sidecar ({xmp_path.name}) that retouch did not write")
         return Existing("none", "")
     try:
-        sha = io.sha256_file(output) if present else None
+        sha = staging.sha256_file(output) if present else None
     except (OSError, ValueError) as error:
         return _conflict(f"cannot be read ({error})", entry)
     made, source = _field(entry, "output"), _field(entry, "input")
@@ -128,14 +128,14 @@ def write(photo: Photo, output: Path, entry: dict, *, quality: int, previous: st
     """Write the image, its XMP sidecar and its JSON record as one unit (see the module doc). `previous` is
     the sha256 of the file this replaces, if any; `sign` signs the staged image where it lies, before its
     sha256 is taken (provenance.Signing). Returns the record as written and its path. Nothing of the unit
-    appears unless all three were staged (io.DiskFull when the disk is full)."""
+    appears unless all three were staged (errors.DiskFull when the disk is full)."""
     json_path, xmp_path = record.sidecar_paths(output)
     packet = record.xmp_packet(entry)
-    with io.staged() as stage:
+    with staging.staged() as stage:
         io.write(photo, output, quality=quality, xmp=packet, allow_overwrite=True, stage=stage)
         if sign is not None:
             sign(stage.temporary(output))
-        made = {**entry["output"], "sha256": io.sha256_file(stage.temporary(output)),
+        made = {**entry["output"], "sha256": staging.sha256_file(stage.temporary(output)),
                 "previous_sha256": previous, "xmp_sha256": hashlib.sha256(packet).hexdigest()}
         entry = entry | {"output": made}
         stage.data(xmp_path, packet)

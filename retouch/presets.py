@@ -27,7 +27,7 @@ from typing import Any, Mapping
 from . import edits, files
 from .budget import Budget
 from .output_options import Output
-from .params import Param, ParamError, build, param
+from .params import Param, ParamError, build
 
 SCHEMA = 2
 # Schema 1 named budget limits after the measure plus its side; schema 2 names the measure alone.

@@ -7,7 +7,7 @@ a camera's say, stay linked), a `c2pa.opened` action for it, one `c2pa.edited` a
 changed the photo (the edit, its plain words, requested and applied strength, the measures that held it
 back, IPTC digital source type algorithmicallyEnhanced), the final measures against the original with
 their limits (assertion MEASURES_LABEL, every measure of the record's summary), and claim_generator_info
-naming retouch and its version. The output is signed where it is staged (io.staged), before anything is
+naming retouch and its version. The output is signed where it is staged (staging.staged), before anything is
 renamed into place, so a crash never leaves an output that a later step would sign; the record's
 sha256 of the output is taken after signing. c2pa is set up offline: no timestamp authority, no OCSP, no
 remote manifests, no thumbnails (a client's file should not carry a picture of the unretouched photo).
@@ -32,7 +32,8 @@ import c2pa
 
 from . import __version__, credentials, files
 from .credentials import Credentials, CredentialsError
-from .io import DiskFull, PhotoError
+from .errors import DiskFull
+from .io import PhotoError
 from .record import DIGITAL_SOURCE_TYPE, edit_words
 
 MEASURES_LABEL = "org.retouch-photo.measures"   # our assertion: the measures against the original

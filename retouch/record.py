@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from . import __version__, files
-from .io import write_bytes_atomic
+from .staging import write_bytes_atomic
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicallyEnhanced"
 NAMESPACE = "http://ns.retouch-photo.org/record/1.0/"
@@ -128,9 +128,37 @@ def build(result_dict: dict, *, input_path: str | Path, input_sha256: str, outpu
     }
 
 
+PERMANENT_WORDS = {"mole": "moles", "birthmark": "birthmarks", "freckle": "freckles"}
+
+
+def mark_counts(step: dict) -> dict[str, int]:
+    """How many of a step's recorded marks (details["marks"]) were healed, kept and lightened."""
+    actions = [entry.get("action", "") for entry in step.get("details", {}).get("marks", [])]
+    return {"healed": sum(a.startswith("healed") for a in actions), "kept": sum(a.startswith("kept") for a in actions),
+            "lightened": actions.count("lightened")}
+
+
+def mark_words(step: dict) -> str:
+    """What a step did to the face's marks, for clients: "4 spots healed, 2 moles kept" (the person's
+    own marks named by kind; creases, pale marks and unclear marks are left unsaid)."""
+    entries = step.get("details", {}).get("marks", [])
+    healed = sum(entry.get("action", "").startswith("healed") for entry in entries)
+    words = [f"{healed} spot{'s' if healed != 1 else ''} healed"] if healed else []
+    for action in ("kept", "lightened"):
+        counted: dict[str, int] = {}
+        for entry in entries:
+            kind = PERMANENT_WORDS.get(entry.get("kind"))
+            if kind and entry.get("action", "").startswith(action):
+                counted[kind] = counted.get(kind, 0) + 1
+        words += [f"{count} {kind if count != 1 else kind[:-1]} {action}" for kind, count in counted.items()]
+    return ", ".join(words)
+
+
 def describe(steps: list[dict], summary: dict, budget: dict) -> str:
-    """One plain-language sentence for clients: what was done and the identity check."""
-    done = [edit_words(s["edit"]) for s in steps if s["applied"] > 0]
+    """One plain-language sentence for clients: what was done (with what became of the face's marks)
+    and the identity check."""
+    done = [edit_words(s["edit"]) + (f" ({mark_words(s)})" if mark_words(s) else "")
+            for s in steps if s["applied"] > 0]
     words = ", ".join(done) if done else "no changes needed"
     identity = summary.get("identity")
     if identity is None:
@@ -158,7 +186,10 @@ def xmp_packet(record: dict) -> bytes:
         f'<retouch:Requested>{s["requested"]}</retouch:Requested>'
         f'<retouch:Applied>{s["applied"]}</retouch:Applied>'
         f'<retouch:Status>{escape(s["status"])}</retouch:Status>'
-        f'<retouch:BoundBy>{escape(", ".join(s["bound_by"]))}</retouch:BoundBy></rdf:li>'
+        f'<retouch:BoundBy>{escape(", ".join(s["bound_by"]))}</retouch:BoundBy>'
+        + ("".join(f"<retouch:Marks{action.title()}>{count}</retouch:Marks{action.title()}>"
+                   for action, count in mark_counts(s).items()) if "marks" in s.get("details", {}) else "")
+        + '</rdf:li>'
         for s in record["steps"])
     measures = "".join(f"<retouch:{_element(name)}>{escape(_text(value))}</retouch:{_element(name)}>"
                        for name, value in record["summary"].items())

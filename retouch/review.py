@@ -9,7 +9,7 @@ client's decisions are kept in the browser and downloaded as `decisions.json`;
 
 The gallery id (stored in OUT_DIR/.gallery-id, made once and reused on rebuilds) ties a decisions file to its
 folder: a file from another gallery, or naming photos that are not in the folder, is refused as a whole, and
-a valid one is written into every record it names together (io.staged) or not at all.
+a valid one is written into every record it names together (staging.staged) or not at all.
 All text from files reaches the page escaped (HTML) or as JSON with `<`, `>` and `&` escaped.
 
 A gallery is only written into a new or empty folder, or into one it made itself: GALLERY_DIR/.retouch-gallery
@@ -36,7 +36,8 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from . import __version__, files, provenance, record
-from .io import PhotoError, read, staged, write_bytes_atomic
+from .io import PhotoError, read
+from .staging import staged, write_bytes_atomic
 
 GALLERY_ID_FILE = ".gallery-id"
 WEB_LONG_SIDE = 2048
@@ -367,7 +368,7 @@ def read_decisions(decisions_json: str | Path, out_dir: str | Path) -> list[Deci
 def import_decisions(decisions_json: str | Path, out_dir: str | Path) -> list[Decision]:
     """Write a client's decisions into the edit records (source "client"): the whole file and every record
     it names are checked first (ReviewError otherwise), then all the records are written together
-    (io.staged): every decision lands, or none does."""
+    (staging.staged): every decision lands, or none does."""
     decisions = read_decisions(decisions_json, out_dir)
     updated = []
     for decision in decisions:

@@ -25,7 +25,9 @@ from PIL import Image
 
 from .color import to_linear
 from .fetch import DEFAULT_CACHE, FetchError, cached_package, checked, sha256, write_atomically
-from .io import append_tiff_exif, atomic_output, unit_float, write, write_bytes_atomic
+from .exif import append_tiff_exif
+from .io import unit_float, write
+from .staging import atomic_output, write_bytes_atomic
 from .photo import Photo
 
 SENSOR_RESPONSE = (0.55, 1.0, 0.75)   # raw R, G, B for white: a daylight-ish camera, so the DNG needs WB

@@ -29,7 +29,7 @@ import numpy as np
 from retouch.color import delta_e_rgb, to_linear, to_srgb
 from retouch.face import person
 from retouch.face.landmarks import to_uint8
-from retouch.io import proxy_pixels
+from retouch.resample import proxy_pixels
 from retouch.photo import Photo
 
 from portraits import faces, photo

@@ -8,8 +8,8 @@ import pytest
 from retouch.face import analyse
 from retouch.face import person
 from retouch.face.landmarks import to_uint8
-from retouch.io import area_down, upsample
-from retouch.io import proxy_pixels
+from retouch.resample import area_down, upsample
+from retouch.resample import proxy_pixels
 from retouch.photo import Photo
 
 from portraits import faces, photo, save_png

@@ -16,8 +16,9 @@ from PIL import Image, ImageCms, ImageOps
 
 from retouch import samples
 from retouch.color import delta_e_rgb
-from retouch.io import (SUPPORTED_SUFFIXES, PhotoError, proxy_pixels, read, sha256_file, unit_float, write,
-                        write_bytes_atomic, write_pixels)
+from retouch.io import PhotoError, SUPPORTED_SUFFIXES, read, unit_float, write, write_pixels
+from retouch.resample import proxy_pixels
+from retouch.staging import sha256_file, write_bytes_atomic
 from retouch.photo import Photo
 
 pytestmark = pytest.mark.timeout(60)

@@ -21,7 +21,7 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
-from retouch import __version__, credentials, io, outputs, presets, provenance, record, samples
+from retouch import __version__, credentials, io, outputs, presets, provenance, record, samples, staging
 from retouch.cli import main
 from retouch.measure import MEASURES
 
@@ -141,7 +141,7 @@ def test_an_independent_reader_sees_the_manifest(signed, studio, kind):
 @pytest.mark.parametrize("kind", FORMATS)
 def test_the_record_names_the_signed_file(signed, studio, kind):
     entry = record.read(signed[kind])
-    assert entry["output"]["sha256"] == io.sha256_file(signed[kind])
+    assert entry["output"]["sha256"] == staging.sha256_file(signed[kind])
     assert entry["credentials"] == {"standard": "C2PA", "signed_by": STUDIO,
                                     "certificate_sha256": studio.fingerprint}
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retouch import files, io, record, review, samples
+from retouch import files, record, review, samples, staging
 
 REPO = Path(__file__).resolve().parent.parent
 PRESET = REPO / "presets" / "natural.toml"
@@ -87,8 +87,8 @@ def units_whole(out: Path) -> None:
         output = record.output_of(json_path)
         entry = record.read(output)
         assert output.is_file(), f"{json_path} has no image"
-        assert io.sha256_file(output) == entry["output"]["sha256"]
-        assert io.sha256_file(record.sidecar_paths(output)[1]) == entry["output"]["xmp_sha256"]
+        assert staging.sha256_file(output) == entry["output"]["sha256"]
+        assert staging.sha256_file(record.sidecar_paths(output)[1]) == entry["output"]["xmp_sha256"]
     for path in out.glob("*.jpg"):
         assert record.sidecar_paths(path)[0].is_file(), f"{path} has no record"
     for path in out.glob("*.xmp"):
@@ -166,7 +166,7 @@ def test_a_second_session_never_replaces_the_first_or_a_users_file(tmp_path):
     assert (replaced / "portrait.jpg").read_bytes() == before["portrait.jpg"]
     kept = record.read(replaced / "IMG_0001.jpg")
     assert kept["review"]["decision"] == "approved" and kept["input"]["path"] == str(day1 / "IMG_0001.jpg")
-    assert record.read(out / "IMG_0001.jpg")["input"]["sha256"] == io.sha256_file(day2 / "IMG_0001.jpg")
+    assert record.read(out / "IMG_0001.jpg")["input"]["sha256"] == staging.sha256_file(day2 / "IMG_0001.jpg")
     assert all(row["moved"] for row in report(out)["files"])
     units_whole(out)
 

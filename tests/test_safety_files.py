@@ -19,7 +19,7 @@ import tifffile
 from click.testing import CliRunner
 from PIL import Image
 
-from retouch import files, io, presets, record, review
+from retouch import files, io, presets, record, review, staging
 from retouch.cli import main
 from retouch.params import Param, ParamError
 from retouch.photo import Photo
@@ -89,7 +89,7 @@ def test_fifo_preset_and_decisions_on_the_command_line(tmp_path, fifo):
 
 def test_sha256_refuses_a_fifo(fifo):
     with pytest.raises(files.FileReadError, match="FIFO"):
-        io.sha256_file(fifo)
+        staging.sha256_file(fifo)
 
 
 # --- 3. presets of the wrong shape, deep nesting, NaN -----------------------------------------------------
@@ -209,7 +209,7 @@ def test_sweep_removes_only_our_stale_temporaries(tmp_path):
 
 
 def test_a_failed_stage_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError), io.staged() as stage:
+    with pytest.raises(RuntimeError), staging.staged() as stage:
         stage.data(tmp_path / "a.json", b"{}")
         stage.data(tmp_path / "b.json", b"{}")
         raise RuntimeError("the third file could not be made")

@@ -12,7 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..io import shrink, upsample
+from ..resample import shrink, upsample
 from ..photo import Box, Face, Faces, Photo
 from . import Change
 from ._tone import combine, crop, grow_box
@@ -132,7 +132,7 @@ def at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float, larg
     """A smooth change worked out on a small copy of a face's crop and applied at full resolution.
 
     `work(rgb, skin, interocular)` returns the edited RGB and the 0..1 weight of where it acted. It runs
-    on the crop shrunk (by whole blocks first, io.shrink) until the inter-ocular distance is at most
+    on the crop shrunk (by whole blocks first, resample.shrink) until the inter-ocular distance is at most
     `largest` px; the change it makes there (edited - rgb, which must be smooth at that scale) and its
     weight are enlarged over exactly the part of the crop the small copy covers, and the change is added
     to the full-resolution crop. The fine detail is never resampled, so skin keeps its texture, and a

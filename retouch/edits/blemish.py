@@ -31,10 +31,9 @@ from typing import Any, Mapping, NamedTuple
 
 import cv2
 import numpy as np
-from skimage.restoration import inpaint_biharmonic
 
 from ..color import from_lab, to_lab, to_linear
-from ..io import shrink
+from ..resample import shrink
 from ..params import Param, ParamError, declarations, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -94,7 +93,7 @@ def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[flo
 
 @dataclass(frozen=True)
 class Params:
-    sensitivity: float = param(0.75, 0.0, 1.0, doc="how faint a mark may be and still be found: 0 only strong "
+    sensitivity: float = param(0.65, 0.0, 1.0, doc="how faint a mark may be and still be found: 0 only strong "
                                "marks, 1 faint ones too (relative to the skin's own noise); what is found is "
                                "then judged by kind")
     min_size: float = param(0.008, 0.0, 0.05, doc="smallest mark radius, share of the inter-ocular distance "
@@ -505,6 +504,7 @@ def tone_fill(lab: np.ndarray, holes: np.ndarray, inside: np.ndarray) -> np.ndar
     far = np.flatnonzero(cv2.dilate(part_solved.astype(np.uint8), _STENCIL_REACH) == 0)
     if far.size >= 2:
         part.reshape(-1, 3)[far[:2]] = low, high
+    from skimage.restoration import inpaint_biharmonic    # scipy's sparse solvers: loaded when a spot is filled
     filled = lab.copy()
     filled[y0:y1, x0:x1] = inpaint_biharmonic(part, part_solved, channel_axis=-1)
     return filled
@@ -599,7 +599,7 @@ def detect_at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: floa
 
 def _chosen(mark: Mark, points: np.ndarray, reach: int) -> bool:
     """Whether any (x, y) of `points` (crop pixels) falls on the mark's footprint grown by `reach` px."""
-    return holds_point(mark.footprint.grown(reach), points)
+    return len(points) > 0 and holds_point(mark.footprint.grown(reach), points)
 
 
 def decide(mark: Mark, judgement: Judgement, params: Params, *, healable: bool, choosable: bool,
@@ -631,11 +631,12 @@ def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
     heal_points = np.array(params.heal_marks, np.float32).reshape(-1, 2) - origin
     keep_points = np.array(params.keep_marks, np.float32).reshape(-1, 2) - origin
     reach = max(1, int(round(NEAR_PX)))
-    core = skin > SKIN_CORE
+    core, on_skin = skin > SKIN_CORE, skin > 0
     decided = []
     for mark, judgement in detect_at_working_scale(rgb, skin, interocular, params):
-        choosable = mark.radius <= largest and mark.footprint.hole().within(skin > 0)
-        healable = choosable and mark.shape == "spot" and mark.footprint.hole().within(core)
+        hole = mark.footprint.hole() if mark.radius <= largest else None
+        choosable = hole is not None and hole.within(on_skin)
+        healable = choosable and mark.shape == "spot" and hole.within(core)
         action = decide(mark, judgement, params, healable=healable, choosable=choosable,
                         heal_points=heal_points, keep_points=keep_points, reach=reach, interocular=interocular)
         decided.append((mark, judgement, action))

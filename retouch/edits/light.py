@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ..color import channel_reduce, power, to_linear, to_srgb
-from ..io import shrink
+from ..resample import shrink
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -324,7 +324,7 @@ def _relight_band(rgb: np.ndarray, stops: np.ndarray) -> np.ndarray:
 
 
 def _resized(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """`values` at `shape` (h, w): area-averaged by whole blocks first when it shrinks (io.shrink: a
+    """`values` at `shape` (h, w): area-averaged by whole blocks first when it shrinks (resample.shrink: a
     24-megapixel crop read for statistics, where a fraction of a pixel's shift at the far edges does not
     matter), bilinear when it grows (the smooth field, which must stay in register)."""
     if shape[0] < values.shape[0]:

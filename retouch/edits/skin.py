@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..color import moved_in_lab, to_lab
-from ..io import shrink, upsample
+from ..resample import shrink, upsample
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
@@ -79,7 +79,7 @@ def removed_blotches(lab: np.ndarray, skin: np.ndarray, interocular: float, para
 
 def smooth_face(rgb: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
     """One face's RGB crop with its skin's mid band evened out (worked out at the working scale), and the
-    skin mask it acted on. The crop is shrunk by whole blocks first (io.shrink, OpenCV's fast path), and
+    skin mask it acted on. The crop is shrunk by whole blocks first (resample.shrink, OpenCV's fast path), and
     the change is enlarged back over exactly the part of the crop the shrunk copy covers."""
     scale = min(1.0, WORK_INTEROCULAR / max(face.interocular, 1.0))
     height, width = skin.shape

@@ -13,7 +13,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")   # before mediapipe is first imp
 
 import numpy as np  # noqa: E402
 
-from ..io import proxy_pixels  # noqa: E402
+from ..resample import proxy_pixels# noqa: E402
 from ..photo import Face, Faces, Photo  # noqa: E402
 from .landmarks import alongside, find_faces, to_uint8  # noqa: E402
 from .overlay import draw_overlay  # noqa: E402

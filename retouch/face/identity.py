@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from retouch.face.fetch_model import model_path
-from retouch.io import shrink
+from retouch.resample import shrink
 
 INPUT_SIZE = 112
 # SFace's alignment template in the 112x112 crop: the subject's right eye, left eye, nose tip,

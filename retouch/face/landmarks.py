@@ -60,7 +60,7 @@ from typing import Callable, TypeVar
 import cv2
 import numpy as np
 
-from ..io import shrink
+from ..resample import shrink
 from ..photo import Box, Face
 
 warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
@@ -182,18 +182,19 @@ def _create(name: str):
 def run_graph(name: str, image: np.ndarray):
     """Run the process-wide mediapipe graph `name` on uint8 RGB `image`; created (quietly) on first use.
 
-    The first run of a graph is where mediapipe prints its start-up chatter, so it is made on a blank
-    image with stderr silenced.
+    The first run of a graph is where mediapipe prints its start-up chatter, so it is made with stderr
+    silenced: on the caller's image (the graphs keep no state between images: static mode), not on a
+    blank one first, which made every process pay one more run per graph.
     """
     with _REGISTRY_LOCK:
         lock = _LOCKS.setdefault(name, threading.Lock())
     with lock:
+        image = np.ascontiguousarray(image)
         if name not in _GRAPHS:
             with _stderr_silenced():
-                graph = _create(name)
-                graph.process(np.zeros((64, 64, 3), np.uint8))
-            _GRAPHS[name] = graph
-        return _GRAPHS[name].process(np.ascontiguousarray(image))
+                _GRAPHS[name] = _create(name)
+                return _GRAPHS[name].process(image)
+        return _GRAPHS[name].process(image)
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

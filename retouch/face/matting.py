@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from ..color import to_lab
-from ..io import area_down, upsample
+from ..resample import area_down, upsample
 from ..photo import Face
 
 MAX_UNKNOWN = 100_000     # unknown pixels solved at once; more make the matting grid coarser

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..io import area_down, upsample
+from ..resample import area_down, upsample
 from ..photo import Box, Face
 from .landmarks import run_graph, to_uint8
 from .matting import alpha_matte

@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 from mediapipe.python.solutions import face_mesh_connections as mesh
 
-from ..io import shrink, upsample
+from ..resample import shrink, upsample
 from ..photo import Face, Region
 
 REGION_NAMES = ("skin", "eyes", "irises", "scleras", "brows", "lips", "inner_mouth", "under_eye")
