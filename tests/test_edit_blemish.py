@@ -124,9 +124,9 @@ def test_planted_spots_are_healed_and_moles_kept_on_every_skin_tone(judged):
         portraits.save_png(np.concatenate(crops, axis=1), f"blemish_{name}_clean_planted_judged.png")
 
 
-@pytest.mark.xfail(strict=False, reason="issue 13 known answer 2 is not met yet: 48 of 56 planted spots (86%) "
-                   "judged and healed (astronaut 12/14, grace_hopper 9/14: 3 too faint for the detector), and "
-                   "astronaut's rate 14 points under obama's; the skin region is changing under it")
+@pytest.mark.xfail(strict=False, reason="issue 13 known answer 2 is not met yet: about 80% of the planted spots "
+                   "judged and healed over the four portraits (grace_hopper's grainy print about 57%: spots too "
+                   "faint for the detector at the default sensitivity); see benchmarks/bench_judgement.py")
 def test_known_answer_2_rates(judged):
     """>= 90% of the spots healed and >= 97% of the moles kept over the four portraits, and the light
     and dark skinned faces within 10 points of each other."""
@@ -295,35 +295,41 @@ def test_a_large_face_is_searched_shrunk_and_judged_as_at_full_resolution(judged
 
 
 def test_a_manual_spot_on_clean_skin_heals_without_visible_change(judged):
-    """Healing clean skin leaves no blotch (the patch's mean colour stays) and no smooth hole (its
-    fine texture stays); pixel by pixel it differs like any other patch of the same skin."""
+    """Healing clean skin (the five planted sites deepest in the skin mask, on the clean photo) leaves no
+    blotch (the patch's mean colour stays) and no smooth hole (its fine texture stays); pixel by pixel it
+    differs like any other patch of the same skin."""
     scene = judged["astronaut"][0]
     photo, faces = portraits.photo("astronaut"), scene.faces
     inside = cv2.distanceTransform((scene.skin > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-    spot = max(scene.marks, key=lambda m: inside[round(m.y), round(m.x)])       # the deepest in the skin
-    manual = (round(spot.x), round(spot.y), 2.0)
-    change = blemish.apply(photo, faces, blemish.Params(spots=(manual,), sensitivity=0.0))
-    assert not change.empty
-    x0, y0 = change.box[:2]
-    assert change.mask[manual[1] - y0, manual[0] - x0] > 0.99
-    assert {"x": manual[0], "y": manual[1], "radius": 2.0, "class": "chosen", "kind": "spot drawn by hand",
-            "confidence": 1.0, "action": "healed by choice", "face": 0} in change.details["marks"]
-    result = blend(photo.pixels, change, 1.0)
-    X, Y = manual[:2]
+    deepest = sorted(scene.marks, key=lambda m: -inside[round(m.y), round(m.x)])[:5]     # clean skin
+    before = to_lab(photo.pixels)
+    found = []
+    for spot in deepest:
+        manual = (round(spot.x), round(spot.y), 2.0)
+        change = blemish.apply(photo, faces, blemish.Params(spots=(manual,), sensitivity=0.0))
+        assert not change.empty
+        x0, y0 = change.box[:2]
+        assert change.mask[manual[1] - y0, manual[0] - x0] > 0.99
+        assert {"x": manual[0], "y": manual[1], "radius": 2.0, "class": "chosen", "kind": "spot drawn by hand",
+                "confidence": 1.0, "action": "healed by choice", "face": 0} in change.details["marks"]
+        result = blend(photo.pixels, change, 1.0)
+        where = _planted.Planted(*manual[:2], 2.0, "mole", (0.0, 0.0, 0.0)).disc(photo.pixels.shape[:2], grow=1.0)
+        after = to_lab(result)
+        texture = [float(np.std(lab[..., 0][where] - cv2.GaussianBlur(lab[..., 0], (0, 0), 1.0)[where]))
+                   for lab in (before, after)]
+        found.append((float(delta_e(before[where].mean(0), after[where].mean(0))), texture[1] / texture[0],
+                      _planted.mean_de(result, photo.pixels, where)))
+    X, Y = round(deepest[0].x), round(deepest[0].y)
     crops = [cv2.resize(image[Y - 12:Y + 13, X - 12:X + 13], None, fx=10, fy=10, interpolation=cv2.INTER_NEAREST)
-             for image in (photo.pixels, result)]
+             for image in (photo.pixels, blend(photo.pixels, blemish.apply(photo, faces, blemish.Params(
+                 spots=((X, Y, 2.0),), sensitivity=0.0)), 1.0))]
     portraits.side_by_side(*crops, "blemish_astronaut_manual_spot_before_after.png")
-    where = _planted.Planted(X, Y, 2.0, "mole", (0.0, 0.0, 0.0)).disc(photo.pixels.shape[:2], grow=1.0)
-    before, after = to_lab(photo.pixels), to_lab(result)
-    blotch = float(delta_e(before[where].mean(0), after[where].mean(0)))
-    texture = [float(np.std(lab[..., 0][where] - cv2.GaussianBlur(lab[..., 0], (0, 0), 1.0)[where]))
-               for lab in (before, after)]
-    error = _planted.mean_de(result, photo.pixels, where)
-    print(f"manual spot on clean skin: mean colour dE {blotch:.2f}, fine texture {texture[1] / texture[0]:.2f} "
-          f"of the original, per-pixel dE {error:.2f}")
-    assert blotch <= 1.0
-    assert texture[1] >= 0.5 * texture[0]
-    assert error <= 3.0
+    blotch, texture, error = np.array(found).T
+    print(f"manual spots on clean skin: mean colour dE {np.round(blotch, 2)}, fine texture {np.round(texture, 2)} "
+          f"of the original, per-pixel dE {np.round(error, 2)}")
+    assert blotch.mean() <= 1.0 and blotch.max() <= 1.5
+    assert texture.min() >= 0.5
+    assert error.max() <= 3.0
 
 
 def test_no_face_changes_nothing():
@@ -377,3 +383,20 @@ def test_tone_fill_of_one_spot_equals_filling_the_whole_window():
     for part in range(1, count):
         inside = parts == part
         assert np.abs(blemish.tone_fill(lab, holes, inside) - whole)[inside].max() < 1e-9
+
+
+def test_the_record_and_gallery_words_say_what_became_of_the_marks(judged):
+    from retouch import record
+    _, _, details, _ = judged["obama"]
+    step = {"edit": "blemish", "requested": 1.0, "applied": 1.0, "status": "applied", "bound_by": [],
+            "details": details}
+    counts = record.mark_counts(step)
+    words = record.mark_words(step)
+    print(counts, "|", words)
+    assert counts["healed"] >= 10 and counts["kept"] >= 10 and counts["lightened"] == 0
+    assert words.startswith(f"{counts['healed']} spots healed, ") and "moles kept" in words
+    assert f"Blemishes removed ({words})" in record.describe([step], {"identity": 0.99}, {"identity": 0.9})
+    packet = record.xmp_packet({"steps": [step], "summary": {}, "digital_source_type": "x", "version": "0",
+                                "created": "now", "preset": {"name": "natural", "digest": "d"},
+                                "input": {"sha256": "s"}, "description": "d"}).decode()
+    assert f"<retouch:MarksHealed>{counts['healed']}</retouch:MarksHealed>" in packet
