@@ -6,8 +6,9 @@ right relative to the skin around it on every skin tone:
 - an inflamed spot (temporary): blood. Haemoglobin absorbs green strongly, blue less and red hardly
   at all, so on light skin the spot is red, on dark skin darker and violet-red. Its edge fades out
   (Gaussian falloff, half density at the radius) and half of them carry a faint highlight (raised).
-- a mole (permanent): melanin, which absorbs more the shorter the wavelength: brown, near-black on
-  dark skin. Uniformly pigmented, with a sharp edge (the lens blurs it by about half a pixel).
+- a mole (permanent): melanin, brown, near-black on dark skin, its spectrum between the textbook one and
+  the one a photographed mole reads (MELANIN). Uniformly pigmented, with a sharp edge (the lens blurs it
+  by about half a pixel).
 Each mark's absorption spectrum is jittered and its depth drawn from a range, so a rule cannot lean
 on one exact colour. Marks are placed on clean skin only: inside the skin mask away from its edge,
 off the most textured tenth of the skin (creases, highlights), and apart from each other by more than

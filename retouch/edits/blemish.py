@@ -1,28 +1,35 @@
-"""Blemish healing: find small temporary marks on the skin and heal them with the skin's own texture.
+"""Blemish healing by judgement: heal what will pass, keep what is the person.
 
-Detection works in CIELAB inside the skin mask only (features excluded), at scales matched to spot
+Detection works in CIELAB inside the skin mask only (features excluded), at scales matched to mark
 sizes. At each scale a pixel's neighbourhood is compared with its surround (a normalised blur over skin,
-recomputed without the spots found, so it acts like a local median); the difference in L* (darker or
+recomputed without the marks found, so it acts like a local median); the difference in L* (darker or
 brighter), a* (redder) and b* is divided by the skin's own robust noise (MAD), so the same relative
-rule finds the same marks on dark and light skin, with no absolute thresholds. A spot must stand out by
-the `sensitivity` threshold, and its radius, measured against the face, must lie between `min_size` and
-`max_size` inter-ocular distances. Larger marks (moles, birthmarks), points on a line (wrinkles, scars),
-groups of `freckle_count` or more spots close together (freckle clusters), spots touching the edge of
-the skin mask and any spot holding one of the `exclude` points are part of who the person is, and are
-kept. Manual `spots` (x, y, radius in full-resolution pixels) are healed as drawn. Since every size is
-relative to the face, detection runs on the face scaled down so the inter-ocular distance is at most
-WORK_INTEROCULAR px (a large photo's face is searched as a 1-2 MP photo's is); the spots found are mapped
-back and healed at full resolution, each on a small window around it, so a 24-megapixel face costs
-about what a small one does plus what its spots do.
+rule finds the same marks on dark and light skin, with no absolute thresholds. A mark must stand out by
+the `sensitivity` threshold and be at least `min_size` inter-ocular distances in radius (finer detail is
+pores). Since every size is relative to the face, detection runs on the face scaled down so the
+inter-ocular distance is at most WORK_INTEROCULAR px, and the marks are mapped back and healed at full
+resolution, each on a small window around it, so a 24-megapixel face costs about what a small one does
+plus what its marks do.
 
-Healing separates tone from texture: a spot is filled by biharmonic interpolation from the clean skin
+Every mark is then judged by what it is, never by size alone (judge_mark): temporary (inflamed spots,
+pimples: blood, which in linear light takes green far more than red against the skin around it, on any
+skin tone) or permanent (moles and freckles: pigment, which darkens red about as much as green; marks
+on a line, pale marks, and anything unclear: when in doubt, the person is kept). A sharp edge settles an
+unclear colour as a mole, a highlight names a pimple, and moles in a group of `freckle_count` are
+freckles. Temporary marks up to `max_size` are healed; permanent ones are kept, or lightened by
+`lighten_marks` (hard max 0.3 of their contrast). Only an explicit choice heals a permanent mark: a
+`heal_marks` point on it (or a manual spot drawn in `spots`); a `keep_marks` point keeps any mark. Every
+mark, with its class, kind, confidence and what was done, goes into the Change's details["marks"].
+
+Healing separates tone from texture: a mark is filled by biharmonic interpolation from the clean skin
 around it (tone, continuing its gradients), and the high frequencies of the neighbouring clean patch
 whose texture matches best are added where the interpolation does not reach, so the patch has pores.
+An inflamed spot fades out, so its hole reaches FADE_MARGIN radii past its footprint, unless that would
+swallow a kept mark.
 
 Bounds: `max_size` has a hard maximum of 0.08 inter-ocular distances (a radius of about 5 mm), checked
-on a measure that never reads a large mark small: larger marks can never be removed, not even by a
-manual spot drawn larger than that (it is ignored). Healing a temporary mark completely is natural, so
-strength may reach 1.
+on a measure that never reads a large mark small: larger marks are never healed, not even by choice.
+Healing a temporary mark completely is natural, so strength may reach 1.
 """
 from __future__ import annotations
 
