@@ -374,7 +374,7 @@ def _clear_of_dark(likeness: np.ndarray, features: np.ndarray, model, radius: fl
 
 def _distance_to(where: np.ndarray) -> np.ndarray:
     """Per pixel, the distance (in pixels) to the nearest pixel where `where` is true."""
-    return cv2.distanceTransform((~where).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return cv2.distanceTransform((~where).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
 
 
 def _skin(lab: np.ndarray, points: np.ndarray, down: np.ndarray, face: np.ndarray, excluded: np.ndarray,
@@ -385,7 +385,14 @@ def _skin(lab: np.ndarray, points: np.ndarray, down: np.ndarray, face: np.ndarra
     the features): cheeks and nose, where a fringe, a beard or a moustache seldom reach. Below the brows
     shade is forgiven (skin_likeness); the forehead, where a fringe may hang, gets no such allowance.
     Small enclosed gaps (moles, highlights) are skin; what the colour test keeps must be connected to the
-    sample, so hair-coloured pockets and skin-coloured background beside the face stay out."""
+    sample, so hair-coloured pockets and skin-coloured background beside the face stay out. All of it is
+    worked out over `face`'s extent only (the box's margins hold none of it)."""
+    skin = np.zeros_like(face)
+    window = _support(face, 2)
+    if window is None:
+        return skin
+    lab, face, excluded = lab[window], face[window], excluded[window]
+    points = points - np.float32([window[1].start, window[0].start])
     position = _along(face.shape, down)
     lids, nose = float(np.mean(points[list(LOWER_LIDS)] @ down)), float(points[NOSE_BASE] @ down)
     inset = SAMPLE_INSET * interocular
@@ -399,7 +406,8 @@ def _skin(lab: np.ndarray, points: np.ndarray, down: np.ndarray, face: np.ndarra
     likeness = _clear_of_dark(likeness, features, model, EDGE_CLEAR * interocular)
     likeness = fill_enclosed_gaps(likeness, face, HOLE_FILL * interocular, excluded)
     connected = cv2.dilate(_reaching(likeness * face, sample), np.ones((3, 3), np.uint8))
-    return face * (1.0 - excluded) * likeness * connected
+    skin[window] = face * (1.0 - excluded) * likeness * connected
+    return skin
 
 
 def region_masks(rgb: np.ndarray, points: np.ndarray, interocular: float) -> dict[str, np.ndarray]:
