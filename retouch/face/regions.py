@@ -34,8 +34,7 @@ Every size is a fraction of the inter-ocular distance, so masks look the same at
 are built at a working scale (inter-ocular distance at most WORK_INTEROCULAR px) and resized to the box:
 they are soft, so nothing is lost, and a 24-megapixel face costs the same as a 2-megapixel one. Growing,
 feathering and resizing work only around each mask's non-zero pixels (eyes, lips and brows are small
-parts of the box), and the box is shrunk by whole blocks first: on the 24 MP benchmark portrait the
-regions went from ~0.05 s to ~0.03 s.
+parts of the box), the skin only over the face's own extent, and the box is shrunk by whole blocks first.
 """
 from __future__ import annotations
 
