@@ -10,8 +10,10 @@ import json
 import math
 import os
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+from typing import TextIO
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -356,6 +358,48 @@ def review_import(decisions_json: Path, out_dir: Path) -> None:
                f"in {out_dir}")
 
 
+class ProgressLine:
+    """A batch's progress (batch.Progress): count, rate and ETA on one stderr line (redrawn on a terminal,
+    every few seconds otherwise), and one line per failure."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, every: float = 5.0):
+        self.total, self.stream, self.every = total, stream or sys.stderr, every
+        self.count = self.worked = 0
+        self.start = self.shown = time.monotonic()
+        self.live = self.stream.isatty()
+        if self.live:
+            self._write(self._line(), keep=False)
+
+    def _line(self) -> str:
+        elapsed = time.monotonic() - self.start
+        rate = self.worked / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.count
+        eta = time.strftime("%H:%M:%S", time.gmtime(left / rate)) if rate > 0 else "--:--:--"
+        return f"{self.count}/{self.total} photos  {rate * 60:.1f}/min  ETA {eta}"
+
+    def _write(self, text: str, *, keep: bool) -> None:
+        if self.live:
+            self.stream.write("\r\033[K" + text + ("\n" if keep else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def advance(self, row: dict) -> None:
+        self.count += 1
+        self.worked += row["status"] != "skipped"
+        if row["status"] == "failed":
+            self._write(f"failed: {row['file']}: {row['reason']}", keep=True)
+        now = time.monotonic()
+        if self.live or now - self.shown >= self.every or self.count == self.total:
+            self.shown = now
+            self._write(self._line(), keep=not self.live)
+
+    def close(self) -> None:
+        if self.live and self.count:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 @main.command()
 @click.argument("session_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(path_type=Path))
@@ -405,7 +449,7 @@ def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, re
     try:
         session.check_output(plan)
         runner = session.make_executor(executor, workers=workers, scheduler=scheduler)
-        report = session.run(plan, runner, progress=session.Progress(len(plan.tasks)))
+        report = session.run(plan, runner, progress=ProgressLine(len(plan.tasks)))
     except (session.EngineError, FolderError, PhotoError) as error:
         fail(str(error))
     except KeyboardInterrupt:

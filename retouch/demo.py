@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import batch, presets
+from .cli import ProgressLine
 from .review import build_gallery
 from .samples import write_sample_session
 
@@ -21,7 +22,7 @@ def main() -> int:
     written = write_sample_session(SESSION)
     print(f"sample session: {len(written)} photos in {SESSION.resolve()}")
     plan = batch.plan(SESSION, OUT, presets.load("natural"))
-    report = batch.run(plan, batch.make_executor("local"), progress=batch.Progress(len(plan.tasks)))
+    report = batch.run(plan, batch.make_executor("local"), progress=ProgressLine(len(plan.tasks)))
     for line in batch.summary_lines(report):
         print(line)
     gallery = build_gallery(OUT, OUT / "gallery", title="retouch demo: the natural preset")
