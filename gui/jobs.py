@@ -31,7 +31,7 @@ from retouch.face import analyse
 from retouch.job import Outcome, retouch_file
 from retouch.measure import Reference, reference
 from retouch.photo import Faces, Photo
-from retouch.pipeline import Chain, Result, StepKey, change_key, known_changes, shared_steps
+from retouch.pipeline import Chain, Result, StepKey, change_key, chosen_heals, known_changes, shared_steps
 from retouch.presets import Preset
 
 DRAFT_SCALE = 0.5         # a draft is the proxy at half size: a quarter of the pixels, edits ~4x faster
@@ -141,8 +141,10 @@ def _render(prepared: Prepared, preset: Preset, *, guard: bool) -> Rendered:
     start = time.perf_counter()
     ref = None
     if guard:
-        if prepared.reference is None:
-            prepared.reference = reference(prepared.proxy.pixels, prepared.faces)
+        released = chosen_heals(preset)
+        if prepared.reference is None or prepared.reference.released != released:
+            prepared.reference = reference(prepared.proxy.pixels, prepared.faces, released=released)
+            prepared.chains["guarded"].links.clear()      # measured against what the user had not released
         ref = prepared.reference
     chain = prepared.chains["guarded" if guard else "preview"]
     reused = chain.run(prepared.proxy, prepared.faces, preset, ref, known=known_changes(*prepared.chains.values()))

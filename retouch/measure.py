@@ -21,7 +21,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from . import marks
+from . import edge, marks
 from .color import changed_grid, delta_e, grid_step, share_of, to_lab
 from .resample import shrink
 from .params import Param
@@ -72,6 +72,7 @@ class Reference:
     step: int
     faces: list[FaceReference] = field(default_factory=list)
     prepared: dict[str, Any] = field(default_factory=dict)   # each frame measure's own original-side data
+    released: tuple = ()         # the points the user chose to heal (see `reference`)
 
 
 def _crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -142,7 +143,7 @@ def reference(original: np.ndarray, faces: Faces, *, identity: bool = True, rele
     """Precompute the original-side data of every measure (once per photo). `released` are the points
     (x, y[, radius], full-resolution pixels) the user chose to heal: marks there are not guarded."""
     step = grid_step(original.shape)
-    result = Reference(original[::step, ::step].copy(), step)
+    result = Reference(original[::step, ::step].copy(), step, released=tuple(released))
     for face in faces:
         box = face.box
         region = face.regions.get("skin")
@@ -258,7 +259,8 @@ class Measure:
     range a preset may set it in (None: reported, never budgeted); `missing_breaks` says a None value
     breaks the budget (when in doubt, protect the person). `prepare` computes original-side data once
     per photo, kept in `prepared[name]` of the FaceReference (face: prepare(face_ref, original)) or the
-    Reference (frame: prepare(reference, original, faces)). `plain` names what a breach protects."""
+    Reference (frame: prepare(reference, original, faces)). `plain` names what a breach protects;
+    `explain`, where given, says in words what was lost (same arguments as `fn`: "mark at (529, 257)")."""
 
     name: str
     fn: Callable[..., Any]
@@ -271,6 +273,7 @@ class Measure:
     limit: Param | None = None
     missing_breaks: bool = False
     prepare: Callable[..., Any] | None = None
+    explain: Callable[..., list[str]] | None = None
 
     def __post_init__(self) -> None:
         if self.better not in ("higher", "lower") or self.scope not in ("face", "frame"):
@@ -311,11 +314,16 @@ MEASURES: dict[str, Measure] = {entry.name: entry for entry in (
             limit=Param(0.005, 0.0, 1.0, doc="largest share of pixels changed outside the edit's mask")),
     Measure("changed_area", changed_area, "lower", "Area changed", "{:.1%}", changed_area.__doc__,
             "the photo as a whole", scope="frame"),
+    Measure("edge", edge.measure, "lower", "Old backdrop left at the edge", "{:.2%}", edge.measure.__doc__,
+            "the hair edge", scope="frame",
+            limit=Param(1.0, 0.0, 1.0, doc="largest share of the matte's edge band that keeps the old "
+                        "backdrop's colour after background work"),
+            prepare=edge.prepare),
     Measure("marks", marks.measure, "higher", "Distinctive marks kept", "{:.0%}", marks.measure.__doc__,
             "the person's moles and freckles",
             limit=Param(1.0, 0.0, 1.0, doc="lowest share of the original's distinctive marks (moles, "
                         "freckles) keeping their contrast, apart from those the user chose to heal"),
-            prepare=marks.prepare),
+            prepare=marks.prepare, explain=marks.explain),
 )}
 
 FACE_MEASURES = {name: entry for name, entry in MEASURES.items() if entry.scope == "face"}
@@ -340,6 +348,21 @@ def measure(ref: Reference, current: np.ndarray, *, touched: np.ndarray | None =
     frame_view = FrameView(ref, current, touched, changed_box)
     frame = {entry.name: entry.fn(frame_view) for entry in wanted if entry.scope == "frame"}
     return {"faces": faces, "frame": {name: value for name, value in frame.items() if value is not NOT_TAKEN}}
+
+
+def explain_breaches(ref: Reference, current: np.ndarray, names: list[str]) -> list[str]:
+    """What the measures named (those that broke the budget) can say they lost, in words."""
+    words = []
+    for name in names:
+        entry = MEASURES.get(name)
+        if entry is None or entry.explain is None:
+            continue
+        if entry.scope == "face":
+            for face_ref in ref.faces:
+                words += entry.explain(face_ref, FaceView(face_ref, current))
+        else:
+            words += entry.explain(FrameView(ref, current, None, None))
+    return words
 
 
 def worst(metrics: dict) -> dict[str, float | None]:

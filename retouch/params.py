@@ -129,11 +129,13 @@ class Colour:
 @dataclass(frozen=True)
 class Points:
     """A list of points in full-resolution pixels: (x, y), or (x, y, radius) with `radius` (the app shows
-    them as markers). The command line writes them 'x,y;x,y'."""
+    them as markers). The command line writes them 'x,y;x,y'. `heals` marks the user's explicit choices
+    of what to heal: the guard does not count a distinctive mark there as lost."""
 
     radius: bool = False
     doc: str = ""
     default: tuple = ()
+    heals: bool = False
 
     @property
     def width(self) -> int:
@@ -169,9 +171,9 @@ def colour(default: str, doc: str, *, names: Mapping[str, str] | None = None, op
                              metadata={"setting": declared})
 
 
-def points(doc: str, *, radius: bool = False) -> Any:
+def points(doc: str, *, radius: bool = False, heals: bool = False) -> Any:
     """Declare a dataclass field holding a list of points (empty by default)."""
-    return dataclasses.field(default=(), metadata={"setting": Points(radius, doc)})
+    return dataclasses.field(default=(), metadata={"setting": Points(radius, doc, (), heals)})
 
 
 def settings(params_type: type) -> dict[str, Choice | Colour | Points]:

@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from . import edits, presets
-from .measure import Reference, measure, reference, worst
+from .measure import Reference, explain_breaches, measure, reference, worst
+from .params import Points, settings
 from .budget import Budget, back_off
 from .edits._tone import union_box
 from .photo import Box, Faces, Photo
@@ -123,13 +124,24 @@ def _skip_reason(edit: edits.Edit, faces: Faces) -> str | None:
     return None
 
 
-def _explain(report: StepReport) -> str:
+def _explain(report: StepReport, lost: list[str]) -> str:
+    """The step's note: what bound it and, where a measure can say so, what it would have lost."""
+    what = f" ({'; '.join(lost)} lost)" if lost else ""
     if report.status == "backed off":
         return (f"lowered from {report.requested:.2f} to {report.applied:.2f} to keep "
-                f"{', '.join(report.bound_by)} within budget")
+                f"{', '.join(report.bound_by)} within budget{what}")
     if report.status == "dropped":
-        return f"dropped: even a small amount broke {', '.join(report.bound_by)}"
+        return f"dropped: even a small amount broke {', '.join(report.bound_by)}{what}"
     return report.note
+
+
+def chosen_heals(preset: Preset) -> tuple:
+    """Every point the preset's steps declare as the user's explicit choice to heal (Points with
+    `heals`): the guard does not count a distinctive mark there as lost."""
+    return tuple(point for step in preset.steps
+                 for name, declared in settings(type(step.params)).items()
+                 if isinstance(declared, Points) and declared.heals
+                 for point in getattr(step.params, name))
 
 
 def step_change(step: Step, photo: Photo, canvas: Canvas, faces: Faces) -> edits.Change | str:
@@ -187,10 +199,15 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
         blend_into(canvas.pixels, change, step.strength, base)
         return StepReport(step.edit, step.strength, step.strength, "applied", details=change.details)
 
+    lost: list[str] = []
+
     def evaluate(strength: float):
         blend_into(canvas.pixels, change, strength, base)
         metrics = measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty)
-        return metrics, preset.budget.breaches(worst(metrics))
+        broken = preset.budget.breaches(worst(metrics))
+        if broken and strength == step.strength:
+            lost.extend(explain_breaches(ref, canvas.pixels, broken))
+        return metrics, broken
 
     found = back_off(evaluate, step.strength)
     if found.outcome is None:
@@ -202,7 +219,7 @@ def run_step(step: Step, photo: Photo, canvas: Canvas, faces: Faces, ref: Refere
             blend_into(canvas.pixels, change, found.strength, base)
         status = "backed off" if found.bound_by else "applied"
         report = StepReport(step.edit, step.strength, found.strength, status, found.bound_by, found.outcome)
-    report.note = _explain(report)
+    report.note = _explain(report, lost)
     report.details = change.details
     return report
 
@@ -390,7 +407,7 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     if faces is None:
         from .face import analyse
         faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
-    ref = reference(photo.pixels, faces) if guard else None
+    ref = reference(photo.pixels, faces, released=chosen_heals(preset)) if guard else None
     start = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
              else Canvas.of(photo.pixels))
     chain = Chain(keep=False, start=start)

@@ -78,7 +78,9 @@ def gradient_case(request):
     name = request.param
     original = photo(name).pixels
     face = faces(name).items[0]
-    lit = relit(original, face_gradient(original.shape[:2], face.box, GRADIENT_EV))
+    # the gradient runs the way the face is already lit, so it adds to the imbalance rather than cancelling it
+    direction = 1.0 if imbalance(original, face) >= 0 else -1.0
+    lit = relit(original, face_gradient(original.shape[:2], face.box, direction * GRADIENT_EV))
     after = retouched(lit, name)
     side_by_side(lit, after, f"light_gradient_{name}.png")
     return name, face, lit, after

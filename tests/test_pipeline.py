@@ -171,3 +171,33 @@ def test_measuring_once_falls_back_to_the_step_by_step_search_when_the_budget_br
     assert [s.as_dict() for s in once.steps] == [s.as_dict() for s in stepwise.steps]
     assert np.array_equal(once.pixels, stepwise.pixels)
     assert np.array_equal(picture.pixels, photo("astronaut").pixels)     # the original was never touched
+
+
+def test_a_mole_chosen_for_healing_passes_the_guard_and_an_unchosen_loss_is_named():
+    """Issue 13 through the pipeline: the user's heal_marks choice releases that mark in the guard's own
+    measure, so the step is applied in full and the record says it was healed by choice."""
+    from portraits import OBAMA_MOLE
+    natural = presets.load("natural")
+    chosen = presets.with_changes(natural, only=("blemish",),
+                                  settings={"blemish.heal_marks": f"{OBAMA_MOLE[0]},{OBAMA_MOLE[1]}"})
+    healed = retouch(photo("obama"), chosen, faces=faces("obama"))
+    step = healed.steps[0]
+    assert step.status == "applied" and step.applied == 1.0, step.note
+    actions = {mark["action"] for mark in step.details["marks"]
+               if abs(mark["x"] - OBAMA_MOLE[0]) < 8 and abs(mark["y"] - OBAMA_MOLE[1]) < 8}
+    assert actions == {"healed by choice"}
+    assert healed.as_dict()["summary"]["marks"] == 1.0
+
+
+def test_the_guard_names_the_mark_a_step_would_lose():
+    from portraits import OBAMA_MOLE
+    from retouch.pipeline import Canvas, run_step
+    found = faces("obama")
+    picture = photo("obama")
+    preset = presets.with_changes(presets.load("natural"), only=("blemish",),
+                                  settings={"blemish.heal_marks": f"{OBAMA_MOLE[0]},{OBAMA_MOLE[1]}"})
+    step = preset.steps[0]
+    ref = reference(picture.pixels, found)            # not released: the guard protects the mole
+    report = run_step(step, picture, Canvas.of(picture.pixels), found, ref, preset)
+    assert report.status in ("backed off", "dropped") and "marks" in report.bound_by
+    assert "mark at (52" in report.note and "lost" in report.note, report.note

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..color import from_lab, to_lab, to_linear
 from ..resample import shrink
-from ..params import Param, ParamError, declarations, param
+from ..params import Param, ParamError, declarations, param, points, settings
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
 from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
@@ -83,21 +83,6 @@ _STENCIL_STEP = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))   # biharmoni
 _STENCIL_REACH = np.uint8([[0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0]])
 
 
-def _points(value: Any, width: int, where: str, example: str) -> tuple[tuple[float, ...], ...]:
-    """Normalise `value` (a sequence of points, or the CLI text 'a,b;c,d') to a tuple of `width`-tuples."""
-    allowed = f"{width} non-negative numbers per point, e.g. '{example}'"
-    if isinstance(value, str):
-        value = [chunk.split(",") for chunk in value.replace(" ", "").split(";") if chunk]
-    try:
-        points = tuple(tuple(float(number) for number in point) for point in value)
-    except (TypeError, ValueError):
-        raise ParamError(f"{where}: {value!r} is not a list of points ({allowed})") from None
-    for point in points:
-        if len(point) != width or not all(np.isfinite(point)) or min(point) < 0 or (width == 3 and point[2] <= 0):
-            raise ParamError(f"{where}: point {point!r} is not allowed ({allowed}, radius > 0)")
-    return points
-
-
 @dataclass(frozen=True)
 class Params:
     sensitivity: float = param(0.65, 0.0, 1.0, doc="how faint a mark may be and still be found: 0 only strong "
@@ -113,14 +98,13 @@ class Params:
     lighten_marks: float = param(0.0, 0.0, 1.0, hard_max=0.3,
                                  doc="share of a permanent mark's contrast removed (moles, freckles): hard max "
                                      "0.3, so they always stay")
-    spots: tuple = ()        # manual spots (x, y, radius) in full-resolution pixels, healed as given
-    heal_marks: tuple = ()   # points (x, y), full-resolution pixels: the mark holding one is healed by choice
-    keep_marks: tuple = ()   # points (x, y), full-resolution pixels: the mark holding one is kept by choice
+    spots: tuple = points("manual spots (x, y, radius), healed as drawn", radius=True, heals=True)
+    heal_marks: tuple = points("the mark holding one of these points is healed, by the user's choice", heals=True)
+    keep_marks: tuple = points("the mark holding one of these points is kept, by the user's choice")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "spots", _points(self.spots, 3, "blemish.spots", "120,200,6;300,310,4"))
-        for name in ("heal_marks", "keep_marks"):
-            object.__setattr__(self, name, _points(getattr(self, name), 2, f"blemish.{name}", "120,200;300,310"))
+        for name, declared in settings(Params).items():
+            object.__setattr__(self, name, declared.check(getattr(self, name), f"blemish.{name}"))
         if self.min_size > self.max_size:
             raise ParamError(f"blemish.min_size: {self.min_size!r} is above max_size {self.max_size!r}")
 

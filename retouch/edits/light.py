@@ -377,6 +377,10 @@ def _face_change(photo: Photo, face: Face, index: int, scene: Reference | None, 
     regions = {name: _resized(region.crop(box), stats_shape) for name, region in face.regions.items()
                if name in ("skin", "inner_mouth", "scleras", "irises", "under_eye")}
     skin = regions["skin"] > 0.5 if "skin" in regions else face_weight(hull, stats_shape, 0.5) > 0.5
+    if not skin.any():
+        nothing = Change.nothing(photo)
+        nothing.details = {"exposure": [{"face": index, "gain_ev": 0.0, "why": "no skin found: nothing relit"}]}
+        return nothing
     levels = cheek_levels(luminance, skin, local, face.interocular * stats_scale)
     across = across_map(stats_shape, local)
     highlight = (float(np.percentile(luminance[skin], SKIN_HIGHLIGHT))
