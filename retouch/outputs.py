@@ -124,13 +124,15 @@ def move_aside(output: Path, folder: Path) -> list[Path]:
 
 
 def write(photo: Photo, output: Path, entry: dict, *, quality: int, previous: str | None,
-          sign: Callable[[Path], None] | None = None) -> tuple[dict, Path]:
+          sign: Callable[[Path], None] | None = None, xmp: bytes | None = None) -> tuple[dict, Path]:
     """Write the image, its XMP sidecar and its JSON record as one unit (see the module doc). `previous` is
     the sha256 of the file this replaces, if any; `sign` signs the staged image where it lies, before its
-    sha256 is taken (provenance.Signing). Returns the record as written and its path. Nothing of the unit
-    appears unless all three were staged (errors.DiskFull when the disk is full)."""
+    sha256 is taken (provenance.Signing); `xmp` is the packet to embed and write beside it (default: the
+    record's own; Edit-In passes the host's packet with our history added). Returns the record as written
+    and its path. Nothing of the unit appears unless all three were staged (errors.DiskFull when the disk
+    is full)."""
     json_path, xmp_path = record.sidecar_paths(output)
-    packet = record.xmp_packet(entry)
+    packet = xmp if xmp is not None else record.xmp_packet(entry)
     with staging.staged() as stage:
         io.write(photo, output, quality=quality, xmp=packet, allow_overwrite=True, stage=stage)
         if sign is not None:
