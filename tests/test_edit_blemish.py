@@ -19,7 +19,7 @@ import pytest
 
 from retouch import presets
 from retouch.color import delta_e, to_lab, to_linear, to_srgb
-from retouch.edits import blemish, get
+from retouch.edits import _healing, blemish, get
 from retouch.params import ParamError
 from retouch.photo import Face, Faces, Photo, Region
 from retouch.pipeline import blend
@@ -382,7 +382,7 @@ def test_tone_fill_of_one_spot_equals_filling_the_whole_window():
     assert count - 1 == 3                                   # the two touching holes are one part
     for part in range(1, count):
         inside = parts == part
-        assert np.abs(blemish.tone_fill(lab, holes, inside) - whole)[inside].max() < 1e-9
+        assert np.abs(_healing.tone_fill(lab, holes, inside) - whole)[inside].max() < 1e-9
 
 
 def test_the_record_and_gallery_words_say_what_became_of_the_marks(judged):
