@@ -126,3 +126,12 @@ def measure(view) -> float | object:
     ideal = to_srgb(np.clip(to_linear(prepared.before) + clear * (to_linear(new) - to_linear(prepared.old)),
                             0.0, 1.0))
     return float(left_behind(now[prepared.band], ideal, prepared.old, new).mean())
+
+
+def explain(view) -> list[str]:
+    """The edge `measure` in words, for a step the guard held back ("hair edge not clean enough: ...")."""
+    value = measure(view)
+    if not isinstance(value, float):
+        return []
+    return [f"hair edge not clean enough: {value:.1%} of its band keeps the old backdrop's colour, so a clean "
+            f"edge was"]

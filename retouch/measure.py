@@ -315,10 +315,10 @@ MEASURES: dict[str, Measure] = {entry.name: entry for entry in (
     Measure("changed_area", changed_area, "lower", "Area changed", "{:.1%}", changed_area.__doc__,
             "the photo as a whole", scope="frame"),
     Measure("edge", edge.measure, "lower", "Old backdrop left at the edge", "{:.2%}", edge.measure.__doc__,
-            "the hair edge", scope="frame",
+            "a clean hair edge", scope="frame",
             limit=Param(1.0, 0.0, 1.0, doc="largest share of the matte's edge band that keeps the old "
-                        "backdrop's colour after background work"),
-            prepare=edge.prepare),
+                        "backdrop's colour after background work (1: not enforced)"),
+            prepare=edge.prepare, explain=edge.explain),
     Measure("marks", marks.measure, "higher", "Distinctive marks kept", "{:.0%}", marks.measure.__doc__,
             "the person's moles and freckles",
             limit=Param(1.0, 0.0, 1.0, doc="lowest share of the original's distinctive marks (moles, "

@@ -7,7 +7,8 @@ backdrop. So the trimap is built per region:
 
 - around each head (an ellipse of HEAD_ZONE face widths and heights around the face) the unknown band is
   wide: from HAIR_CORE face widths inside the segmentation's edge to HAIR_REACH face widths beyond it,
-  where the backdrop there is plain (a studio wall: most of it looks like its own smooth fill). Before a
+  where the backdrop there is plain (a studio wall: most of it looks like its own fill at the scale of the
+  head, so the backdrop the band is matted against is known there; a mottled backdrop is not). Before a
   busy backdrop (curtains, a room) a wide band would have nothing to tell hair from backdrop by, and its
   colours would leak into alpha, so there it is BUSY_REACH face widths either side;
 - elsewhere (clothes, arms) it is narrow: EDGE_REACH of the frame's long side either side of the edge;
@@ -44,7 +45,8 @@ HAIR_CORE = 0.12          # ... and starts this many face widths inside it
 EDGE_REACH = 0.006        # elsewhere: this share of the frame's long side either side of the edge
 HEAD_ZONE = (1.6, 1.9)    # a head's zone: ellipse semi-axes in face widths and heights around the face centre
 PLAIN_RING = 0.25         # the backdrop is judged in rings this many face widths wide beyond the wide reach ...
-PLAIN_SIGMA = 0.05        # ... against its own blur over this many face widths ...
+PLAIN_SIGMA = 0.2         # ... against its own blur over this many face widths (a mottled or painted
+                          # backdrop, smooth only at a small scale, is busy: astronaut's is) ...
 PLAIN_SHARE = 0.6         # ... where at least this share of it must be plain (backdrop-like) for the wide search
 BUSY_REACH = 0.06         # else (a busy backdrop) the band reaches this many face widths either side
 WALL_DE = 4.0             # Lab distance within which a pixel (and its 8 neighbours) is the backdrop itself
