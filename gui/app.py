@@ -44,8 +44,9 @@ def save_screenshot(app: QApplication, window, path: Path) -> bool:
 
 
 def run(folder: Path | None = None, *, preset: str = presets.DEFAULT, screenshot: Path | None = None,
-        quit_after: int | None = None) -> int:
-    """Show the window (on `folder` if given) and run until it is closed; the exit status."""
+        quit_after: int | None = None, entries: list | None = None) -> int:
+    """Show the window (on `folder` if given, or on photo_folder `entries`: Edit-In's) and run until it is
+    closed; the exit status."""
     from .window import ReviewWindow
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("retouch review")
@@ -57,6 +58,8 @@ def run(folder: Path | None = None, *, preset: str = presets.DEFAULT, screenshot
     window.show()
     if folder is not None:
         window.open_folder(folder)
+    elif entries:
+        window.show_entries(entries, (entries[0].target or entries[0].original).parent)
     taken = []
 
     def finish() -> None:

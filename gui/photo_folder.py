@@ -34,6 +34,7 @@ class Entry:
     record: dict | None = None
     problem: str = ""            # why it cannot be shown or retouched, one line naming the file
     warning: str = ""            # what limits it (no face found), one line naming the file
+    target: Path | None = None   # Edit-In: export writes back over this file (the host's), from `original`
 
     @property
     def shown(self) -> Path:
@@ -112,8 +113,11 @@ def discover(folder: str | Path) -> list[Entry]:
 
 
 def export_target(entry: Entry, entries: list[Entry], output_format: str, suffix: str = "") -> Path:
-    """Where exporting `entry` writes: over its own output, else FOLDER/retouched/ under the name
-    `retouch batch` would give it (stem + preset suffix + format extension, clashes told apart)."""
+    """Where exporting `entry` writes: back over the host's file for Edit-In, over its own output, else
+    FOLDER/retouched/ under the name `retouch batch` would give it (stem + preset suffix + format extension,
+    clashes told apart)."""
+    if entry.target is not None:
+        return entry.target
     if entry.output is not None:
         return entry.output
     names = output_names([PurePosixPath(e.original.name) for e in entries if e.output is None],

@@ -7,6 +7,13 @@ pixels: the photo is read at full size once (the before side) and retouched at f
 guarded result, at the strengths the guard chose on the proxy (the after side); the proxy, scaled up,
 shows meanwhile. Results older than what is shown are dropped. Errors go to the status area, never to
 a crash.
+
+After each guarded render the marks blemish found are drawn on the photo (gui.settings.Mark: its
+details are in the proxy's pixels, turned to full resolution here and back to the proxy's for the
+view); with the Pan tool a click on one flips it between heal and keep, and a click on a chosen one
+takes the choice back. The Heal spot and Protect tools add (and remove) the user's own points as
+before, wherever they click. The choices are blemish's `heal_marks` and `keep_marks`, kept per photo
+in full-resolution pixels with the manual spots.
 """
 from __future__ import annotations
 
@@ -30,7 +37,8 @@ from retouch.pipeline import as_applied
 from . import jobs, photo_folder
 from .serials import Serials
 from .panels import EditPanel, MeasuresPanel
-from .settings import EditState, Spots, build_preset, controls, initial, largest_spot
+from .settings import (SPOT_EDIT, EditState, Mark, Spots, build_preset, controls, initial, largest_spot, mark_choices,
+                       markers, marks_of, slack, unheeded)
 from .viewer import CompareView, qimage
 from .worker import Worker
 
@@ -60,7 +68,8 @@ def badge_icon(thumb: QPixmap | None, word: str) -> QIcon:
 
 @dataclass
 class PhotoState:
-    """What the window keeps per photo while the folder is open: panel state, spots, unsaved changes."""
+    """What the window keeps per photo while the folder is open: panel state, spots and chosen marks,
+    unsaved changes."""
 
     states: dict[str, EditState]
     spots: Spots
@@ -84,6 +93,7 @@ class ReviewWindow(QMainWindow):
         self.thumbs: dict[Path, QPixmap] = {}
         self.serials = Serials()        # which of the worker's answers are still wanted
         self.result = None              # newest guarded Result shown
+        self.marks: list[Mark] = []     # the marks blemish judged in it, full-resolution pixels
         self.full = jobs.FullResolution()          # the photo kept at full size (filled by the worker)
         self.full_asked: tuple | None = None       # (photo, preset digest or None) last asked for at full size
         self.pending_review: dict[Path, tuple[str | None, str]] = {}   # original -> review after export
@@ -164,8 +174,10 @@ class ReviewWindow(QMainWindow):
 
     def _spots_box(self) -> QWidget:
         widget = QWidget()
-        row = QHBoxLayout(widget)
-        row.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(widget)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        column.addLayout(row)
         row.addWidget(QLabel("radius (px)"))
         self.radius = QDoubleSpinBox()
         self.radius.setDecimals(1)
@@ -174,11 +186,19 @@ class ReviewWindow(QMainWindow):
         self.radius.setValue(4.0)
         self.radius.setToolTip("radius of a new spot, in full-resolution pixels")
         row.addWidget(self.radius)
-        self.spot_count = QLabel()
-        row.addWidget(self.spot_count, 1)
-        clear = QPushButton("Clear spots")
+        row.addStretch(1)
+        clear = QPushButton("Clear spots and choices")
         clear.clicked.connect(self.clear_spots)
         row.addWidget(clear)
+        self.spot_count = QLabel()          # what became of the marks: "4 spots healed, 2 moles kept"
+        self.spot_count.setWordWrap(True)
+        column.addWidget(self.spot_count)
+        legend = QLabel('<span style="color:#50c8ff">\u25ef healed</span> &nbsp; '
+                        '<span style="color:#ffbe28">\u25ef kept</span> &nbsp; '
+                        '<span style="color:#96dca0">\u25ef lightened</span> &nbsp; '
+                        "\u25c9 your choice &nbsp; Pan tool: click a mark to flip it; M shows or hides them")
+        legend.setWordWrap(True)
+        column.addWidget(legend)
         return widget
 
     def _review_box(self) -> QWidget:
@@ -223,10 +243,13 @@ class ReviewWindow(QMainWindow):
         self.side_action = action("Side by side", ("S",), self.toggle_side, checkable=True)
         action("Fit", ("F",), self.view.fit)
         action("100%", ("1", "Z"), self.view.actual_size)
+        self.marks_action = action("Marks", ("M",), self.view.set_show_marks, checkable=True)
+        self.marks_action.setChecked(True)
         bar.addSeparator()
         tools = QActionGroup(self)
         self.tool = "pan"
-        for text, key, tool in (("Pan", "V", "pan"), ("Heal spot", "H", "heal"), ("Protect", "P", "protect")):
+        for text, key, tool in (("Pan / flip marks", "V", "pan"), ("Heal spot", "H", "heal"),
+                                ("Protect", "P", "protect")):
             item = action(text, (key,), functools.partial(self.set_tool, tool), checkable=True)
             item.setChecked(tool == "pan")
             tools.addAction(item)
@@ -244,11 +267,16 @@ class ReviewWindow(QMainWindow):
 
     def open_folder(self, folder: str | Path) -> None:
         try:
-            self.entries = photo_folder.discover(folder)
+            entries = photo_folder.discover(folder)
         except OSError as error:
             self.show_error(str(error))
             return
-        self.folder = Path(folder)
+        self.show_entries(entries, Path(folder))
+
+    def show_entries(self, entries: list[photo_folder.Entry], folder: Path) -> None:
+        """Show `entries` (a folder's, or the files Edit-In was handed) in the strip, the first selected."""
+        self.entries = entries
+        self.folder = folder
         self.photos.clear()
         self.strip.blockSignals(True)
         self.strip.clear()
@@ -295,6 +323,7 @@ class ReviewWindow(QMainWindow):
         self._show_review(entry)
         self.setWindowTitle(f"{entry.name} \u2014 retouch review")
         self.result = None
+        self.marks = []
         self.full_asked = None
         serial = self.serials.new_photo()
         self.measures.clear("")
@@ -397,10 +426,16 @@ class ReviewWindow(QMainWindow):
             return
         self.result = rendered.result
         self.serials.show_result(serial)
+        scale = self.prepared[self.entry.original].scale
+        self.marks = marks_of(rendered.result.steps, scale)
+        self._update_spots()
         flat = worst(rendered.result.metrics)
         budget = rendered.result.preset.budget
         self.measures.show_result(flat, budget, rendered.result.steps, verdict(flat, budget))
-        self.show_message(f"guarded render {rendered.seconds * 1000:.0f} ms")
+        missed = unheeded(self._photo(self.entry).spots, self.marks, slack(scale))
+        self.show_message(f"guarded render {rendered.seconds * 1000:.0f} ms"
+                          + (f"; {missed} of your heal choices healed nothing (the mark is larger than "
+                             "blemish ever heals, or not on skin)" if missed else ""))
         self.measuresShown.emit(serial)
         self._request_full()
 
@@ -461,20 +496,43 @@ class ReviewWindow(QMainWindow):
     # --- spots -------------------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
         self.tool = tool
-        self.show_message({"pan": "drag to pan, drag the line to compare",
+        self.show_message({"pan": "drag to pan, drag the line to compare; click a mark to flip it",
                            "heal": "click a blemish to heal it; click a circle to remove it",
                            "protect": "click a mole or mark to protect it; click a circle to remove it"}[tool])
 
     def _clicked(self, x: float, y: float, modifiers) -> None:
-        """A click on the image: add or remove a spot in the heal/protect tools (Shift: the other kind)."""
+        """A click on the image (proxy pixels): with the Pan tool, one on a mark flips it; with the
+        heal/protect tools, it adds a spot or removes the one there (Shift: the other kind)."""
         entry = self.entry
         prepared = self.prepared.get(entry.original) if entry else None
-        if prepared is None or self.tool == "pan":
+        if prepared is None:
+            return
+        if self.tool == "pan":
+            marker = self.view.marker_at(x, y)
+            if marker is not None:
+                self.flip_mark(marker.mark)
             return
         kind = self.tool
         if modifiers & Qt.KeyboardModifier.ShiftModifier:
             kind = "protect" if kind == "heal" else "heal"
         self.toggle_spot(kind, x / prepared.scale, y / prepared.scale)
+
+    def flip_mark(self, mark: Mark) -> None:
+        """Flip a mark blemish judged between heal and keep by the user's choice, or take the choice back;
+        it shows the new side (dashed) until the guarded render says what became of it."""
+        prepared = self.prepared[self.entry.original]
+        state = self._photo(self.entry)
+        where = f"{mark.kind} at ({mark.x:.0f}, {mark.y:.0f})"
+        if not state.spots.flip(mark, slack(prepared.scale)):
+            self.show_message(f"{where}: healed by a spot drawn over it; the Heal spot tool removes it")
+            return
+        flipped = mark.flipped()
+        self.marks = [flipped if m is mark else m for m in self.marks]
+        state.dirty = True
+        chosen = "heal" if flipped.action == "healed by choice" else "keep"
+        self.show_message(f"{where}: {'choice taken back' if mark.chosen else chosen + ' by your choice'}")
+        self._update_spots()
+        self.request_render()
 
     def toggle_spot(self, kind: str, x: float, y: float) -> None:
         """Add a heal spot or protected point at full-resolution (x, y), or remove the one there.
@@ -514,12 +572,17 @@ class ReviewWindow(QMainWindow):
                                "(larger marks are moles or scars and are never healed)")
 
     def _update_spots(self) -> None:
+        """Draw the user's spots and the marks, and say what became of the marks."""
         entry = self.entry
         prepared = self.prepared.get(entry.original) if entry else None
         spots = self._photo(entry).spots if entry else Spots()
         scale = prepared.scale if prepared else 1.0
-        self.view.set_markers(spots.markers(scale, float(self.radius.value())))
-        self.spot_count.setText(f"{len(spots.heal)} healed, {len(spots.protect)} protected")
+        self.view.set_markers(markers(spots, self.marks, scale, float(self.radius.value())))
+        step = next((s for s in self.result.steps if s.edit == SPOT_EDIT), None) if self.result else None
+        done = record.mark_words({"details": step.details}) if step else ""
+        choices = mark_choices(spots)
+        self.spot_count.setText(" · ".join(words for words in (done, choices) if words)
+                                or ("no marks found" if self.result else "marks show after the guarded render"))
 
     # --- view --------------------------------------------------------------------------------------
     def toggle_side(self) -> None:
@@ -634,6 +697,10 @@ class ReviewWindow(QMainWindow):
 
 
 def _export(entry: photo_folder.Entry, target: Path, preset):
+    if entry.target is not None:          # Edit-In: written back over the host's file, from the copy handed over
+        from retouch.edit_in import write_back
+        yield "exported", (entry, write_back(entry.original, target, preset))
+        return
     for _, outcome in jobs.export(entry.original, target, preset):
         yield "exported", (entry, outcome)
 

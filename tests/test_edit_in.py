@@ -6,8 +6,11 @@ develop settings and a history). Real portraits, light and darker skin, scaled d
 """
 from __future__ import annotations
 
-import json
 import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")     # before Qt is first imported (the review test)
+
+import json
 import shutil
 import subprocess
 import sys
@@ -210,3 +213,52 @@ def test_the_command_as_a_host_starts_it(tmp_path, config):
     assert len(log) == 4 and "retouched in place" in log[0] and "already retouched" in log[1]
     saved = _command("--preset", "nonesuch", "--save", env_dir=config)
     assert saved.returncode == 2 and "nonesuch" in saved.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_review_exports_write_back_from_the_file_as_handed_over(qtbot, tmp_path):
+    """--review: the app opens on a copy of the host's file; each Export writes back over the host's file,
+    always from the pixels handed over, so exporting twice retouches once."""
+    from gui.photo_folder import Entry
+    from gui.window import ReviewWindow
+    path = host_tiff(tmp_path / "grace-Edit.tif", "grace_hopper", scale=0.5)
+    handed_sha = sha256_file(path)
+    handed = tmp_path / "handed" / path.name
+    handed.parent.mkdir()
+    shutil.copyfile(path, handed)
+    window = ReviewWindow()
+    try:
+        with qtbot.waitSignal(window.measuresShown, timeout=120_000):
+            window.show_entries([Entry(handed, target=path)], tmp_path)
+        for export in range(2):
+            window.export()
+            qtbot.waitUntil(lambda: window.entry.output == path and not window.exports, timeout=120_000)
+            entry = record.read(path)
+            assert entry["input"] == {"path": str(path), "sha256": handed_sha}
+            assert entry["output"]["sha256"] == sha256_file(path)
+            assert len(xmp_history.events(_xmp(path))) == 1 and "Smith family, garden" in _xmp(path).decode()
+            assert read(path).bit_depth == 16
+        window.approve()
+        qtbot.waitUntil(lambda: record.read(path)["review"]["decision"] == "approved", timeout=10_000)
+    finally:
+        window.close()
+    assert handed.read_bytes() != path.read_bytes() and sha256_file(handed) == handed_sha
+
+
+def test_review_leaves_files_already_retouched_without_opening_the_app(tmp_path, capsys):
+    path = host_tiff(tmp_path / "astronaut-Edit.tif", "astronaut", scale=0.3)
+    packet = xmp_history.merged(HOST_XMP, record.xmp_packet(_record_for_packet()), when="2026-12-01T10:00:00+00:00",
+                                parameters="natural preset")
+    assert len(xmp_history.events(packet)) == 1
+    with open(path, "w+b") as fh:       # the host's file, as retouch left it some days ago
+        tifffile.imwrite(fh, np.zeros((40, 40, 3), np.uint16), photometric="rgb",
+                         extratags=[(700, "B", len(packet), packet, True)], software=False, metadata=None)
+    assert edit_in.review_files((path,), "natural", again=False) == 0
+    assert "already retouched (retouch 0.1.0, 2026-12-01T10:00:00+00:00); left as it is" in capsys.readouterr().out
+
+
+def _record_for_packet() -> dict:
+    return {"steps": [], "summary": {}, "digital_source_type": record.DIGITAL_SOURCE_TYPE, "version": "0.1.0",
+            "created": "2026-12-01T10:00:00+00:00", "preset": {"name": "natural", "digest": "0" * 64},
+            "input": {"sha256": "0" * 64}, "description": "No changes needed; identity check: no face measured."}
