@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retouch import edits, presets
-from retouch.params import Choice, Colour, Param, Points
+from retouch.params import Choice, Colour, Param, PictureFile
 from retouch.presets import Preset, Step
 
 SPOT_EDIT = "blemish"
@@ -106,9 +106,10 @@ def controls(base: Preset) -> dict[str, EditControls]:
         limits = step.param_limits if step else {}
         sliders = {"strength": strength} | {key: limits.get(key, declaration)
                                              for key, declaration in edit.declarations.items()}
-        choices = {key: declared for key, declared in edit.settings.items() if not isinstance(declared, Points)}
+        choices = {key: declared for key, declared in edit.settings.items() if isinstance(declared, (Choice, Colour))}
         texts = tuple(f.name for f in dataclasses.fields(edit.params_type)
-                      if f.name not in edit.declarations and f.name not in edit.settings and f.type in ("str", str))
+                      if isinstance(edit.settings.get(f.name), PictureFile)
+                      or (f.name not in edit.declarations and f.name not in edit.settings and f.type in ("str", str)))
         table[name] = EditControls(edit.doc, sliders, choices, texts)
     return table
 

@@ -32,6 +32,7 @@ max_pixels before anything decodes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -186,6 +187,26 @@ def read(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS, proxy
     if suffix in (".tif", ".tiff"):
         _refuse_float_tiff(path)
     return _read_pillow(path, max_pixels=max_pixels, proxy=proxy)
+
+
+def read_picture(path: str | os.PathLike, where: str) -> np.ndarray:
+    """A picture's pixels (float32 sRGB, read-only), for a parameter that names one (a backdrop image);
+    cached per file version, so a picture overwritten on disk is read again. ParamError naming `where`
+    and the path when it cannot be read."""
+    from .params import ParamError
+    found = Path(path).expanduser()
+    try:
+        info = found.stat()
+        return _read_picture(found, info.st_mtime_ns, info.st_size)
+    except (OSError, PhotoError, files.FileReadError) as error:
+        raise ParamError(f"{where}: {str(path)!r} cannot be read as a picture ({error})") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _read_picture(path: Path, mtime_ns: int, size: int) -> np.ndarray:
+    pixels = np.ascontiguousarray(read(path).pixels, np.float32)
+    pixels.flags.writeable = False
+    return pixels
 
 
 def _refuse_float_tiff(path: Path) -> None:

@@ -159,6 +159,46 @@ class Points:
                 else "x,y;... (non-negative pixels)")
 
 
+class Picture(str):
+    """A picture's path (as the string itself: records, digests and JSON see the path) with its pixels,
+    read when the params were built, so no edit ever opens a file. Read-only float32 sRGB pixels."""
+
+    pixels: Any
+
+    def __new__(cls, path: str, pixels: Any) -> "Picture":
+        made = super().__new__(cls, path)
+        made.pixels = pixels
+        return made
+
+    def __deepcopy__(self, memo: dict) -> "Picture":
+        return self
+
+    def __reduce__(self):
+        return _read_picture, (str(self), "picture")        # a worker reads it again, not 288 MB pickled
+
+
+def _read_picture(path: str, where: str) -> Picture:
+    from .io import read_picture     # the image stack, only when a picture is named
+    return Picture(path, read_picture(path, where))
+
+
+@dataclass(frozen=True)
+class PictureFile:
+    """The path of a picture file, read when the params are built (e.g. a backdrop image); empty: none."""
+
+    doc: str = ""
+    default: str = ""
+
+    def check(self, value: Any, where: str) -> str:
+        if isinstance(value, Picture):
+            return value
+        path = str(value).strip()
+        return _read_picture(path, where) if path else ""
+
+    def describe(self) -> str:
+        return "the path of a JPEG, PNG, TIFF or WebP file"
+
+
 def choice(default: str, options: tuple[str, ...], doc: str) -> Any:
     """Declare a dataclass field holding one of `options`."""
     return dataclasses.field(default=default, metadata={"setting": Choice(default, options, doc)})
@@ -176,7 +216,12 @@ def points(doc: str, *, radius: bool = False, heals: bool = False) -> Any:
     return dataclasses.field(default=(), metadata={"setting": Points(radius, doc, (), heals)})
 
 
-def settings(params_type: type) -> dict[str, Choice | Colour | Points]:
+def picture(doc: str) -> Any:
+    """Declare a dataclass field holding a picture file's path, read when the params are built."""
+    return dataclasses.field(default="", metadata={"setting": PictureFile(doc)})
+
+
+def settings(params_type: type) -> dict[str, Choice | Colour | Points | PictureFile]:
     """The declaration of every non-numeric declared field of a Params dataclass, by name."""
     return {f.name: f.metadata["setting"] for f in dataclasses.fields(params_type) if "setting" in f.metadata}
 

@@ -76,8 +76,10 @@ def test_apply_on_a_corrupt_file_is_one_line(session, tmp_path):
 def test_edits_lists_every_declared_range():
     result = invoke("edits", "--json")
     table = json.loads(result.output)
-    assert set(table) == {"blemish", "skin", "light", "eyes", "teeth", "background"}
+    from retouch import edits
+    assert set(table) == set(edits.edit_modules()) >= {"blemish", "skin", "light", "eyes", "teeth", "background"}
     assert all("hard_max" in table[name]["strength"] for name in table)
+    assert table["background"]["settings"]["mode"]["allowed"] == "color | gradient | image"
 
 
 def test_measure_gives_a_verdict(session):

@@ -195,3 +195,22 @@ def test_numeric_params_are_declared_and_bounded():
     assert declared["light_wrap"].limit <= 0.3 and declared["decontaminate"].limit == 1.0
     with pytest.raises(ParamError, match="background.light_wrap"):
         edits.get("background").params({"light_wrap": 0.5})
+
+
+def test_an_image_backdrop_is_read_when_the_params_are_built_never_by_the_edit(astronaut, tmp_path, monkeypatch):
+    """Edits never read files: the picture parameter holds the pixels, read once when the params were
+    built; records and digests still see its path."""
+    from retouch import io, presets
+    path = tmp_path / "paper.png"
+    Image.fromarray(np.full((40, 60, 3), (200, 180, 150), np.uint8)).save(path)
+    preset = presets.with_changes(presets.load("corporate"), only=("background",),
+                                  settings={"background.mode": "image", "background.image": str(path)})
+    params = preset.step("background").params
+    assert params.image == str(path) and params.image.pixels.shape == (40, 60, 3)
+    assert preset.summary()["steps"][0]["params"]["image"] == str(path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the background edit opened a file")
+    monkeypatch.setattr(io, "read", refuse)
+    picture, found, _ = astronaut
+    assert not edits.get("background").apply(picture, found, params).empty

@@ -402,3 +402,169 @@ def test_100_percent_shows_full_resolution_pixels_on_both_sides(qtbot, window, b
     qtbot.wait(50)
     assert window.grab().save(str(OUTPUT / "gui_window_100_percent.png"))
     window.view.fit()
+
+
+def test_declared_choices_and_colours_become_a_combobox_and_a_colour_button(qtbot):
+    from gui.panels import ChoiceBox, ColourButton, TextField
+    base = presets.load("corporate")
+    panel = EditPanel(controls(base))
+    qtbot.addWidget(panel)
+    states, spots = initial(base)
+    panel.set_state(states)
+    mode, colour, image = (panel.texts["background"][key] for key in ("mode", "color", "image"))
+    assert isinstance(mode, ChoiceBox) and isinstance(colour, ColourButton) and isinstance(image, TextField)
+    assert [mode.itemText(i) for i in range(mode.count())] == ["color", "gradient", "image"]
+    assert mode.value() == "gradient" and colour.value() == "#6b6e72"       # corporate's studio-grey gradient
+    mode.setValue("color")
+    colour.setValue("#336699")
+    built = build_preset(base, panel.state(), spots)
+    assert (built.step("background").params.mode, built.step("background").params.color) == ("color", "#336699")
+
+
+# --- marks: drawn after each guarded render, flipped by a click -------------------------------------------
+
+OBAMA_SCALE = 1.6          # obama enlarged, so the proxy is smaller than the photo (0.82 of it)
+
+
+@pytest.fixture(scope="module")
+def marks_folder(tmp_path_factory, astronaut_rgb):
+    """Obama's portrait enlarged to 1456x1819 (the proxy is 1201x1500: marks come back in the proxy's
+    pixels), and astronaut to switch to."""
+    from retouch import samples
+    path = tmp_path_factory.mktemp("gui_marks")
+    obama = Image.fromarray(samples.portrait_rgb("obama"))
+    size = (round(obama.width * OBAMA_SCALE), round(obama.height * OBAMA_SCALE))
+    obama.resize(size, Image.Resampling.BICUBIC).save(path / "obama.png")
+    Image.fromarray(astronaut_rgb).save(path / "astronaut.jpg", quality=95)
+    return path
+
+
+MOLE = (OBAMA_MOLE[0] * OBAMA_SCALE, OBAMA_MOLE[1] * OBAMA_SCALE)      # full-resolution pixels
+
+
+def _mark_near(window, x: float, y: float, **wanted):
+    """The mark drawn nearest full-resolution (x, y) among those with the wanted fields."""
+    marks = [m for m in window.marks if all(getattr(m, key) == value for key, value in wanted.items())]
+    return min(marks, key=lambda m: np.hypot(m.x - x, m.y - y))
+
+
+def _click_mark(qtbot, window, mark) -> None:
+    """Click `mark` with the Pan tool where the view draws it (side by side, zoomed in on it), and wait
+    for the guarded render."""
+    marker = next(m for m in window.view.markers if m.mark == mark)
+    window.set_tool("pan")
+    window.view.set_mode("side")
+    window.view.zoom, window.view.center = 4.0, QPointF(marker.x, marker.y)
+    point = window.view.to_widget(marker.x, marker.y).toPoint()
+    assert window.view.marker_at(marker.x, marker.y) == marker
+    _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=point))
+
+
+def _contrast(window, mark) -> float:
+    """Mean dE76 between the after and before proxy pixels inside `mark`."""
+    scale = window.prepared[window.entry.original].scale
+    before = window.prepared[window.entry.original].proxy.pixels
+    ys, xs = np.mgrid[:before.shape[0], :before.shape[1]]
+    inside = np.hypot(xs - mark.x * scale, ys - mark.y * scale) <= max(mark.radius * scale, 1.0)
+    return float(np.linalg.norm(to_lab(window.result.pixels[inside]) - to_lab(before[inside]), axis=-1).mean())
+
+
+def _export(qtbot, window) -> dict:
+    entry = window.entry
+    written = entry.record
+    window.export()
+    qtbot.waitUntil(lambda: entry.record is not written and not window._photo(entry).dirty, timeout=RENDER_MS)
+    return record.read(entry.output)
+
+
+def _recorded(stored: dict, field: str) -> list:
+    return next(s for s in stored["preset"]["settings"]["steps"] if s["edit"] == "blemish")["params"][field]
+
+
+def _recorded_mark(stored: dict, x: float, y: float) -> dict:
+    step = next(s for s in stored["steps"] if s["edit"] == "blemish")
+    return min(step["details"]["marks"], key=lambda m: np.hypot(m["x"] - x, m["y"] - y))
+
+
+@pytest.mark.timeout(900)
+def test_a_click_on_a_kept_mole_heals_it_by_choice_and_the_export_records_it(qtbot, window, marks_folder):
+    _measured(qtbot, window, lambda: window.open_folder(marks_folder))
+    _select(qtbot, window, "obama.png")
+    scale = window.prepared[window.entry.original].scale
+    assert scale == pytest.approx(1500 / 1819, abs=1e-3)
+    # blemish's details are in the proxy's pixels; the window's marks in the photo's
+    step = next(s for s in window.result.steps if s.edit == "blemish")
+    detail = min(step.details["marks"], key=lambda m: np.hypot(m["x"] - MOLE[0] * scale, m["y"] - MOLE[1] * scale))
+    assert np.hypot(detail["x"] - MOLE[0] * scale, detail["y"] - MOLE[1] * scale) < 4 * scale
+    mole = _mark_near(window, *MOLE)
+    assert np.hypot(mole.x - MOLE[0], mole.y - MOLE[1]) < 4 and (mole.kind, mole.action) == ("mole", "kept")
+    assert mole.x == pytest.approx(detail["x"] / scale) and mole.radius == pytest.approx(detail["radius"] / scale)
+    assert "mole" in window.spot_count.text() and "kept" in window.spot_count.text()
+    kept_contrast = _contrast(window, mole)
+
+    _click_mark(qtbot, window, mole)
+    healed = _mark_near(window, *MOLE)
+    assert healed.action == "healed by choice" and not healed.pending
+    assert window._photo(window.entry).spots.heal_marks == [(round(mole.x, 1), round(mole.y, 1))]
+    chosen = window.result.preset.step("blemish").params.heal_marks           # the render's: the proxy's pixels
+    assert chosen == pytest.approx(((round(mole.x, 1) * scale, round(mole.y, 1) * scale),))
+    step = next(s for s in window.result.steps if s.edit == "blemish")
+    assert step.applied > 0 and _contrast(window, mole) > kept_contrast + 3, "the mole chosen is healed"
+    assert "your choices: 1 healed" in window.spot_count.text()
+    OUTPUT.mkdir(exist_ok=True)
+    qtbot.wait(50)
+    assert window.grab().save(str(OUTPUT / "gui_window_marks.png"))
+
+    # the choice stays with the photo while another is shown
+    _select(qtbot, window, "astronaut.jpg")
+    assert all(m.action != "healed by choice" for m in window.marks)
+    _select(qtbot, window, "obama.png")
+    assert _mark_near(window, *MOLE).action == "healed by choice"
+
+    # the export carries it at full resolution, and the full-resolution render followed it
+    stored = _export(qtbot, window)
+    (x, y), = _recorded(stored, "heal_marks")
+    assert np.hypot(x - MOLE[0], y - MOLE[1]) < 4
+    assert _recorded_mark(stored, *MOLE)["action"] == "healed by choice"
+
+
+@pytest.mark.timeout(900)
+def test_a_click_on_a_healed_spot_keeps_it_by_choice_and_a_second_click_takes_it_back(qtbot, window,
+                                                                                       marks_folder):
+    _select(qtbot, window, "obama.png")
+    healed = [m for m in window.marks if m.action == "healed"]
+    assert healed, "blemish heals some of obama's own spots"
+    # one alone (no other mark's centre within its drawn circle), for an unambiguous click
+    spot = next(m for m in healed
+                if not any(o is not m and np.hypot(o.x - m.x, o.y - m.y) < 2 * max(m.radius, o.radius, 4)
+                           for o in window.marks))
+    healed_contrast = _contrast(window, spot)
+    _click_mark(qtbot, window, spot)
+    kept = _mark_near(window, spot.x, spot.y)
+    assert kept.action == "kept by choice" and np.hypot(kept.x - spot.x, kept.y - spot.y) < 1
+    assert _contrast(window, spot) < healed_contrast, "the spot chosen to stay is no longer healed"
+    assert (round(spot.x, 1), round(spot.y, 1)) in window._photo(window.entry).spots.protect
+    stored = _export(qtbot, window)
+    assert any(np.hypot(x - spot.x, y - spot.y) < 1 for x, y in _recorded(stored, "keep_marks"))
+    assert _recorded_mark(stored, spot.x, spot.y)["action"] == "kept by choice"
+    assert len(_recorded(stored, "heal_marks")) == 1                          # the mole's, from before
+    # a second click takes the choice back: blemish heals it again
+    _click_mark(qtbot, window, kept)
+    assert _mark_near(window, spot.x, spot.y).action == "healed"
+    assert window._photo(window.entry).spots.protect == []
+
+
+@pytest.mark.timeout(600)
+def test_reopening_the_folder_restores_the_choices_from_the_record(qtbot, window, marks_folder):
+    stored = record.read(marks_folder / photo_folder.EXPORT_FOLDER / "obama.png")
+    _measured(qtbot, window, lambda: window.open_folder(marks_folder))
+    _select(qtbot, window, "obama.png")
+    spots = window._photo(window.entry).spots
+    assert spots.heal_marks == [tuple(p) for p in _recorded(stored, "heal_marks")]
+    assert spots.protect == [tuple(p) for p in _recorded(stored, "keep_marks")]
+    assert _mark_near(window, *MOLE).action == "healed by choice"
+    assert sum(m.action == "kept by choice" for m in window.marks) >= 1
+    window.view.set_mode("split")
+    window.view.fit()
+    qtbot.wait(50)
+    assert window.grab().save(str(OUTPUT / "gui_window_marks_fit.png"))

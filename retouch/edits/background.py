@@ -19,8 +19,8 @@ copies, and every blur runs on a proxy, so a 24-megapixel frame costs a few full
 one edit whose box is the whole frame; its mask is 1 wherever a pixel changes, so at strength s the
 pipeline shows original + s * (replaced - original) everywhere.
 
-Exception to "edits never read files": in mode "image" the backdrop is a path in the params, read by
-`retouch.io.read` in the small cached loader `load_backdrop` below. It is the only file an edit reads.
+In mode "image" the backdrop is a declared picture parameter: its pixels are read when the params are
+built (by the preset or the command line), so this edit, like every edit, never opens a file.
 
 Bounds: STRENGTH's hard maximum is 1 (a complete replacement looks natural when the edge is
 decontaminated); below 1 the old background shows through in proportion. `light_wrap` stops at 0.3: more
@@ -28,16 +28,13 @@ reads as a glow around the person rather than light from the backdrop.
 """
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..color import from_lab, to_lab, to_linear, to_srgb
-from ..params import Param, ParamError, param
+from ..params import Param, ParamError, choice, colour, param, picture, settings
 from ..photo import Faces, Photo
 from . import Change, Edit, register
 
@@ -56,7 +53,6 @@ COLORS = {
     "studio-blue": "#3d5673",
     "studio-cream": "#e9e2d3",
 }
-HEX = re.compile(r"#?([0-9a-f]{6}|[0-9a-f]{3})")
 GRADIENT_STEP = 20.0     # L* between top and bottom of a gradient with no color2: darker (lighter if dark)
 PROXY = 1024             # long side of the proxy on which the old background is filled in and blurs run
 ALPHA_FLOOR = 0.02       # matte values below this count as background, above 1 - this as person
@@ -66,17 +62,6 @@ CHUNK = 1 << 20          # edge pixels composited at a time (bounds the temporar
 WRAP_CUTOFF = 1 / 255    # light wrap weights below this are dropped (at most one 8-bit level)
 
 
-def parse_color(value: object, where: str) -> str:
-    """A colour name, "#rrggbb" or "#rgb" (any case, "#" optional) -> "#rrggbb"; ParamError otherwise."""
-    text = str(value).strip().lower().replace("gray", "grey").replace("_", "-").replace(" ", "-")
-    found = HEX.fullmatch(COLORS.get(text, text))
-    if not found:
-        raise ParamError(f"{where}: {value!r} is not a colour (allowed: #rrggbb, #rgb or one of "
-                         f"{', '.join(COLORS)}; gray = grey)")
-    digits = found.group(1)
-    return "#" + (digits if len(digits) == 6 else "".join(2 * d for d in digits))
-
-
 def hex_rgb(text: str) -> np.ndarray:
     """A normalised "#rrggbb" -> float32 sRGB (3,) in 0..1."""
     return np.array([int(text[i:i + 2], 16) for i in (1, 3, 5)], np.float32) / 255.0
@@ -84,12 +69,13 @@ def hex_rgb(text: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Params:
-    """What to put behind the person; colours and paths are checked and normalised on construction."""
+    """What to put behind the person; every value is checked by its declaration, also when built in code."""
 
-    mode: str = "color"          # "color" | "gradient" | "image"
-    color: str = "studio-grey"   # backdrop colour (gradient: its top): "#rrggbb" or a name in COLORS
-    color2: str = ""             # gradient bottom; empty: `color` moved GRADIENT_STEP in L*
-    image: str = ""              # backdrop image path for mode "image" (scaled to cover, centre-cropped)
+    mode: str = choice("color", MODES, doc="what goes behind the person: a colour, a studio gradient or an image")
+    color: str = colour("studio-grey", names=COLORS, doc="the backdrop's colour (a gradient's top)")
+    color2: str = colour("", names=COLORS, optional=True,
+                         doc="a gradient's bottom; none: the top colour moved 20 L* darker (lighter if dark)")
+    image: str = picture("the backdrop image for mode 'image' (scaled to cover the frame, centre-cropped)")
     light_wrap: float = param(0.1, 0.0, 1.0, 0.3,
                               "share of the backdrop's blurred light mixed into the person's outermost rim "
                               "(fades inward over ~1% of the frame)")
@@ -98,19 +84,10 @@ class Params:
                                  "(hair) before compositing; 0 is plain alpha blending")
 
     def __post_init__(self) -> None:
-        mode = str(self.mode).strip().lower().replace("colour", "color")
-        if mode not in MODES:
-            raise ParamError(f"background.mode: {self.mode!r} is not a mode (allowed: {', '.join(MODES)})")
-        object.__setattr__(self, "mode", mode)
-        object.__setattr__(self, "color", parse_color(self.color, "background.color"))
-        if str(self.color2).strip():
-            object.__setattr__(self, "color2", parse_color(self.color2, "background.color2"))
-        image = str(self.image).strip()
-        if mode == "image" and not image:
+        for name, declared in settings(Params).items():
+            object.__setattr__(self, name, declared.check(getattr(self, name), f"background.{name}"))
+        if self.mode == "image" and not self.image:
             raise ParamError("background.image: '' but mode 'image' needs the path of a backdrop image")
-        if image and not Path(image).expanduser().is_file():
-            raise ParamError(f"background.image: {self.image!r} is not a file")
-        object.__setattr__(self, "image", image)
 
 
 def gradient_bottom(top: str) -> np.ndarray:
@@ -126,22 +103,6 @@ def gradient(top: str, bottom: str, height: int) -> np.ndarray:
     lab_bottom = to_lab(hex_rgb(bottom)[None])[0] if bottom else gradient_bottom(top)
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     return from_lab(lab_top + t * (lab_bottom - lab_top))[:, None, :]
-
-
-def load_backdrop(path: str) -> np.ndarray:
-    """The backdrop image's pixels (float32 sRGB, read-only): the edits' one file read, cached per file
-    version so a backdrop overwritten on disk is read again."""
-    found = Path(path).expanduser()
-    stat = found.stat()
-    return _read_backdrop(found, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=2)
-def _read_backdrop(path: Path, mtime_ns: int, size: int) -> np.ndarray:
-    from ..io import read   # imported here: no other edit reaches for io
-    pixels = np.ascontiguousarray(read(path).pixels, np.float32)
-    pixels.flags.writeable = False
-    return pixels
 
 
 def cover(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -162,7 +123,7 @@ def backdrop(params: Params, width: int, height: int) -> np.ndarray:
         return hex_rgb(params.color)[None, None, :]
     if params.mode == "gradient":
         return gradient(params.color, params.color2, height)
-    return cover(load_backdrop(params.image), width, height)
+    return cover(params.image.pixels, width, height)
 
 
 def matte_alpha(person: np.ndarray) -> np.ndarray:
