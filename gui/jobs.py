@@ -34,7 +34,7 @@ from retouch.photo import Faces, Photo
 from retouch.pipeline import Chain, Result, StepKey, change_key, chosen_heals, known_changes, shared_steps
 from retouch.presets import Preset
 
-DRAFT_SCALE = 0.5         # a draft is the proxy at half size: a quarter of the pixels, edits ~4x faster
+DRAFT_SCALE = 0.5         # a draft is the proxy at half size: a quarter of the pixels to edit
 DRAFT_WHEN_S = 0.15       # a render drafts first when the edits it re-runs last took longer than this
 
 

@@ -10,8 +10,8 @@ One thread, not a pool: the face models are not shared safely between threads, a
 are better spent inside one render than on renders nobody will see. Errors come back as one line.
 
 Handover: both threads share one interpreter lock, so a stage computed right after another starves the
-window that should be painting the first (measured: a 10 ms preview took 60-100 ms to reach the
-screen while the guarded stage ran). After each stage the worker waits, at most HANDOVER_S, for the
+window that should be painting the first (a quick preview reached the screen only long after it was
+ready while the guarded stage ran). After each stage the worker waits, at most HANDOVER_S, for the
 receiver to call `acknowledge()` once it has shown the result.
 """
 from __future__ import annotations

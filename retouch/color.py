@@ -2,7 +2,7 @@
 
 Thin wrappers so every module speaks the same float32 conventions: RGB in 0..1 sRGB-encoded, Lab (D65)
 with L in 0..100. CIEDE2000 is scikit-image's (checked against published reference data). sRGB <-> Lab
-is OpenCV's float conversion: 5-15x faster than scikit-image's float64 one, within 0.6 dE2000 of it
+is OpenCV's float conversion (much faster than scikit-image's float64 one), within 0.6 dE2000 of it
 in absolute terms, and there and back it returns a portrait's pixels to within 3e-3 (under one 8-bit
 level; tests/test_color.py). Measures compare two conversions of the same kind, so they do not see the
 offset.
@@ -17,14 +17,14 @@ from .photo import Box
 
 
 def power(values: np.ndarray, exponent: float) -> np.ndarray:
-    """values ** exponent (float32, values >= 0) by OpenCV: several times faster than numpy's power."""
+    """values ** exponent (float32, values >= 0) by OpenCV (faster than numpy's power)."""
     shape = np.shape(values)
     return cv2.pow(np.ascontiguousarray(values, np.float32), exponent).reshape(shape)
 
 
 def channel_reduce(rgb: np.ndarray, reduction: int) -> np.ndarray:
     """Each pixel's largest or smallest channel (reduction cv2.REDUCE_MAX or REDUCE_MIN) of HxWx3 `rgb`:
-    OpenCV's row reduction is 4-10x faster than numpy's over a 3-long last axis."""
+    OpenCV's row reduction, which is faster than numpy's over a 3-long last axis."""
     flat = np.ascontiguousarray(rgb, np.float32).reshape(-1, 3)
     return cv2.reduce(flat, 1, reduction).reshape(rgb.shape[:2])
 

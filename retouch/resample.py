@@ -16,7 +16,7 @@ def proxy_pixels(photo: Photo, long_side: int = PROXY_LONG_SIDE) -> tuple[np.nda
     """A float32 copy of `photo` area-downscaled to `long_side`, and its scale (proxy / full width).
 
     Full-resolution coordinates are proxy coordinates / scale, to within a proxy pixel at the far edges
-    (see shrink: it averages whole blocks first, 4-5x faster, and may leave out a few pixels at the right
+    (see shrink: it averages whole blocks first, which is faster, and may leave out a few pixels at the right
     and bottom; finding faces is what a proxy is for). The RAW's embedded preview is used
     instead of the full pixels when its aspect matches and it is at least as big as the proxy: it is
     already small, so this is much cheaper (its colours are the camera's rendering: fine for finding
@@ -38,8 +38,7 @@ def proxy_pixels(photo: Photo, long_side: int = PROXY_LONG_SIDE) -> tuple[np.nda
 def area_down(image: np.ndarray, factor: int) -> np.ndarray:
     """float32 `image` averaged over factor x factor blocks (the whole blocks from the top left).
 
-    An integer factor keeps OpenCV's area resampling on its fast path: 6000x4000 RGB by 3 took ~15 ms,
-    where a fractional factor of about 3.1 took ~70 ms."""
+    An integer factor keeps OpenCV's area resampling on its fast path (a fractional one leaves it)."""
     image = image.astype(np.float32, copy=False)
     if factor == 1:
         return image
@@ -79,7 +78,7 @@ def upsample(grid: np.ndarray, factor: float | tuple[float, float], origin: tupl
 def _enlarge(grid: np.ndarray, factor: int, origin: tuple[int, int], size: tuple[int, int],
              out: np.ndarray | None) -> np.ndarray:
     """upsample by a whole factor: the grid pixels around the span (edges replicated) resized by `factor`,
-    whose pixel grid then matches the fine one exactly, and cut out (2-4x faster than warpAffine)."""
+    whose pixel grid then matches the fine one exactly, and cut out (cheaper than warpAffine)."""
     (x0, y0), (width, height) = origin, size
     gx0, gy0 = x0 // factor - 1, y0 // factor - 1
     gx1, gy1 = (x0 + width - 1) // factor + 2, (y0 + height - 1) // factor + 2

@@ -11,7 +11,7 @@ shots, full-length portraits). So faces are found first, on a proxy, by two Face
 - in big frames, the small-face pass: full range also on smaller tiles, sized so that faces SMALL_FACE
   full-resolution pixels wide get MIN_FACE_SHARE of the model's input. At the default proxy a face 128 px
   wide in a 6000 px frame is 32 px on the proxy, too small for the TILE tiles (from 53 px) but 16 px of
-  the model's input on a 384 px tile (15 runs, ~0.07 s at 24 MP; astronaut's and Grace Hopper's faces
+  the model's input on a 384 px tile (15 runs at 24 MP; astronaut's and Grace Hopper's faces
   were found from 110-120 px wide wherever they were pasted). The pass is skipped where TILE tiles
   already see such faces (frames up to 2.4x the proxy: 3600 px at the default), and its tiles never go
   below MIN_FINE_TILE (twice the model's input): in frames over 4x the proxy the smallest face found
@@ -199,7 +199,7 @@ def run_graph(name: str, image: np.ndarray):
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
     """float 0..1 RGB -> uint8 RGB (what mediapipe takes), rounded and saturated in one OpenCV pass
-    (4x faster than numpy's clip, scale and cast on a 1500x1000 proxy)."""
+    (rather than numpy's clip, scale and cast)."""
     if pixels.dtype == np.uint8:
         return pixels
     flat = np.ascontiguousarray(pixels, np.float32).reshape(pixels.shape[0], -1)   # OpenCV's channel limit
