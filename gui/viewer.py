@@ -5,18 +5,44 @@ so zooming or panning one side moves the other with it. The transform is in the 
 are the coordinates handed out (clicks for spots) and the markers; the window scales them to full
 resolution. 100% means one full-resolution pixel per screen pixel: closer than one proxy pixel per
 screen pixel, each side is drawn from its full-resolution image where the window has handed one over
-(`set_full`), else from the proxy scaled up. Spots are drawn as circles.
+(`set_full`), else from the proxy scaled up.
+
+Markers are circles, blue where a mark is (or will be) healed and orange where it is kept: the user's
+own spots and choices drawn bold with a dot in the middle, what blemish decided by itself thin (the
+many marks it keeps faint), and a choice waiting for its render dashed. `show_marks` hides blemish's
+marks (the user's spots stay).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from .settings import Marker
+
 SPLIT_GRAB = 8          # pixels either side of the split line that grab it
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0      # screen pixels per full-resolution pixel
-MARKER_COLORS = {"heal": QColor(80, 200, 255), "protect": QColor(255, 190, 40)}
+MARKER_MIN = 4.0        # screen pixels: the smallest radius a marker is drawn with
+MARKER_GRAB = 3.0       # screen pixels past a marker's circle that a click still lands on it
+HEAL, KEEP = QColor(80, 200, 255), QColor(255, 190, 40)
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a marker is drawn: colour, pen width, a dot in the middle (the user's own choice)."""
+
+    color: QColor
+    width: float
+    dot: bool = False
+
+
+LOOKS = {"heal": Look(HEAL, 2.0, True), "protect": Look(KEEP, 2.0, True), "heal mark": Look(HEAL, 2.0, True),
+         "healed by choice": Look(HEAL, 2.5, True), "kept by choice": Look(KEEP, 2.5, True),
+         "healed": Look(HEAL, 1.5), "lightened": Look(QColor(150, 220, 160), 1.5),
+         "kept": Look(QColor(255, 190, 40, 130), 1.0)}
 
 
 def qimage(rgb: np.ndarray) -> QImage:
@@ -73,7 +99,8 @@ class CompareView(QWidget):
         self.split = 0.5                     # share of the width left of the split line
         self.zoom: float | None = None       # None: fit
         self.center = QPointF(0, 0)          # image point at the centre of each half
-        self.markers: list[tuple[str, float, float, float]] = []   # (kind, x, y, radius) image px
+        self.markers: list[Marker] = []      # image px
+        self.show_marks = True               # draw blemish's marks (the user's spots are always drawn)
         self.placeholder = "Open a folder of portraits (Ctrl+O)"
         self._drag: tuple[str, QPointF, QPointF] | None = None
         self._press: QPointF | None = None
@@ -106,9 +133,24 @@ class CompareView(QWidget):
         setattr(self, f"full_{side}", Layer(rgb))
         self.update()
 
-    def set_markers(self, markers: list[tuple[str, float, float, float]]) -> None:
+    def set_markers(self, markers: list[Marker]) -> None:
         self.markers = list(markers)
         self.update()
+
+    def set_show_marks(self, show: bool) -> None:
+        self.show_marks = show
+        self.update()
+
+    def shown_markers(self) -> list[Marker]:
+        return [m for m in self.markers if self.show_marks or m.mark is None]
+
+    def marker_at(self, x: float, y: float) -> Marker | None:
+        """The shown marker of a mark whose drawn circle (MARKER_GRAB screen px wider) holds image point
+        (x, y); of several, the one whose centre is nearest."""
+        s = self.scale()
+        near = [(np.hypot(m.x - x, m.y - y), m.radius, index) for index, m in enumerate(self.shown_markers())
+                if m.mark is not None and np.hypot(m.x - x, m.y - y) * s <= max(m.radius * s, MARKER_MIN) + MARKER_GRAB]
+        return self.shown_markers()[min(near)[2]] if near else None
 
     # --- view state --------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -232,11 +274,21 @@ class CompareView(QWidget):
             left, top = visible.left() - target.left(), visible.top() - target.top()
             painter.drawImage(visible, image, QRectF(left * across, top * down,
                                                      visible.width() * across, visible.height() * down))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for kind, x, y, radius in self.markers:
-            painter.setPen(QPen(MARKER_COLORS[kind], 2))
-            centre = QPointF(target.left() + x * s, target.top() + y * s)
-            painter.drawEllipse(centre, max(radius * s, 4.0), max(radius * s, 4.0))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for marker in self.shown_markers():
+            look = LOOKS.get(marker.kind, LOOKS["kept"])
+            pen = QPen(look.color, look.width)
+            if marker.pending:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            centre = QPointF(target.left() + marker.x * s, target.top() + marker.y * s)
+            radius = max(marker.radius * s, MARKER_MIN)
+            painter.drawEllipse(centre, radius, radius)
+            if look.dot:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(look.color)
+                painter.drawEllipse(centre, 1.5, 1.5)
         painter.restore()
         painter.setPen(QColor(255, 255, 255))
         box = pane.adjusted(10, 8, -10, -8)

@@ -524,7 +524,7 @@ class ReviewWindow(QMainWindow):
         state = self._photo(self.entry)
         where = f"{mark.kind} at ({mark.x:.0f}, {mark.y:.0f})"
         if not state.spots.flip(mark, slack(prepared.scale)):
-            self.show_message(f"{where}: healed by a spot drawn over it; the Heal spot tool removes it")
+            self.show_message(f"{where}: {mark.action}, but by no choice of yours near it")
             return
         flipped = mark.flipped()
         self.marks = [flipped if m is mark else m for m in self.marks]

@@ -19,15 +19,17 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QLabel  # noqa: E402
 
 from retouch import presets, record  # noqa: E402
+from retouch.color import to_lab  # noqa: E402
 from retouch.measure import worst  # noqa: E402
+from retouch.pipeline import StepReport  # noqa: E402
 
 from gui import photo_folder  # noqa: E402
 from gui.panels import EditPanel, explain, measure_rows  # noqa: E402
-from gui.settings import Spots, build_preset, controls, initial  # noqa: E402
+from gui.settings import Spots, build_preset, controls, initial, markers, marks_of, slack  # noqa: E402
 from gui.window import ReviewWindow  # noqa: E402
 from gui.worker import Worker  # noqa: E402
 
-from portraits import OUTPUT  # noqa: E402
+from portraits import OBAMA_MOLE, OUTPUT  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 RENDER_MS = 120_000          # a guarded render on a busy 2-core machine can take a while
@@ -61,8 +63,20 @@ def _measured(qtbot, window, action) -> int:
     return blocker.args[0]
 
 
+def _own(window) -> list[str]:
+    """The kinds of the user's own markers drawn (spots and points; not blemish's marks)."""
+    return [marker.kind for marker in window.view.markers if marker.mark is None]
+
+
+def _protected_at(window, x: float, y: float) -> bool:
+    """A protected point is drawn at proxy (x, y): on its own, or as the mark it keeps."""
+    return any(m.kind in ("protect", "kept by choice") and np.hypot(m.x - x, m.y - y) < 12
+               for m in window.view.markers)
+
+
 def _select(qtbot, window, name: str) -> None:
-    row = next(i for i, e in enumerate(window.entries) if e.name == name)
+    """Show the photo named `name` (its output's name, or its original's) with its measures."""
+    row = next(i for i, e in enumerate(window.entries) if name in (e.name, e.original.name))
     if window.index == row and window.result is not None:
         return
     _measured(qtbot, window, lambda: window.strip.setCurrentRow(row))
@@ -143,8 +157,43 @@ def test_spots_toggle_and_scale_to_the_proxy():
     spots = Spots()
     assert spots.toggle("heal", 100, 50, 4) == "added"
     assert spots.toggle("protect", 200, 80, 4) == "added"
-    assert spots.values(0.5) == {"spots": ((50.0, 25.0, 2.0),), "keep_marks": ((100.0, 40.0),)}
+    assert spots.values(0.5) == {"spots": ((50.0, 25.0, 2.0),), "keep_marks": ((100.0, 40.0),), "heal_marks": ()}
     assert spots.toggle("heal", 101, 51, 4) == "removed" and spots.heal == []
+
+
+def test_marks_from_a_proxy_render_flip_in_full_resolution_pixels():
+    """blemish reports marks in the pixels of the frame it ran on (the proxy's): the app keeps them, and
+    the choices a click makes, in full-resolution pixels, and scales both back for the view and the render."""
+    entries = [{"x": 100.0, "y": 50.0, "radius": 2.0, "class": "permanent", "kind": "mole", "action": "kept"},
+               {"x": 30.0, "y": 40.0, "radius": 1.5, "class": "temporary", "kind": "pimple", "action": "healed"},
+               {"x": 70.0, "y": 70.0, "radius": 3.0, "class": "chosen", "kind": "spot drawn by hand",
+                "action": "healed by choice"}]
+    steps = [StepReport("blemish", 1.0, 1.0, "applied", details={"marks": entries})]
+    mole, pimple = marks_of(steps, 0.5)                      # the drawn spot is the user's own: left out
+    assert (mole.x, mole.y, mole.radius, mole.action) == (200.0, 100.0, 4.0, "kept")
+    assert (pimple.x, pimple.y, pimple.healed) == (60.0, 80.0, True)
+    spots = Spots()
+    assert spots.flip(mole, slack(0.5)) and spots.flip(pimple, slack(0.5))
+    assert spots.heal_marks == [(200.0, 100.0)] and spots.protect == [(60.0, 80.0)]
+    assert spots.values(0.5)["heal_marks"] == ((100.0, 50.0),) and spots.values(0.5)["keep_marks"] == ((30.0, 40.0),)
+    shown = [mole.flipped(), pimple.flipped()]               # what a click shows until the render says
+    assert [(m.action, m.pending) for m in shown] == [("healed by choice", True), ("kept by choice", True)]
+    drawn = markers(spots, shown, 0.5, 4.0)
+    assert [(m.kind, m.x, m.y, m.radius) for m in drawn] == [("healed by choice", 100.0, 50.0, 2.0),
+                                                             ("kept by choice", 30.0, 40.0, 1.5)]
+    # the choices go into the preset at full resolution and come back from a record
+    base = presets.load("natural")
+    states, _ = initial(base)
+    params = build_preset(base, states, spots).step("blemish").params
+    assert params.heal_marks == ((200.0, 100.0),) and params.keep_marks == ((60.0, 80.0),)
+    recorded = {"blemish": {"strength": 1.0, "params": {"heal_marks": params.heal_marks,
+                                                        "keep_marks": params.keep_marks}}}
+    assert initial(base, recorded)[1] == spots
+    # a second click takes each choice back; a choice the render did not follow is drawn on its own
+    assert spots.flip(shown[0], slack(0.5)) and spots.flip(shown[1], slack(0.5))
+    assert spots == Spots()
+    spots.flip(mole, slack(0.5))
+    assert [m.kind for m in markers(spots, [mole], 0.5, 4.0)] == ["heal mark", "kept"]
 
 
 def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
@@ -276,16 +325,16 @@ def test_a_click_on_the_cheek_adds_a_manual_spot_and_another_removes_it(qtbot, w
     _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=point))
     spots = window.result.preset.step("blemish").params.spots
     assert len(spots) == 1 and abs(spots[0][0] - cheek[0]) < 2 and abs(spots[0][1] - cheek[1]) < 2
-    assert [m[0] for m in window.view.markers] == ["heal"]
+    assert _own(window) == ["heal"]
     _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton, pos=point))
-    assert window.view.markers == [] and window.result.preset.step("blemish").params.spots == ()
+    assert _own(window) == [] and window.result.preset.step("blemish").params.spots == ()
     # a click off every face is refused, with a word in the status area
     window.view.clicked.emit(5.0, 5.0, Qt.KeyboardModifier.NoModifier)
-    assert "no face" in window.message.text() and window.view.markers == []
+    assert "no face" in window.message.text() and _own(window) == []
     # Shift+click protects a point instead (a mole), and it stays in the settings
     _measured(qtbot, window, lambda: qtbot.mouseClick(window.view, Qt.MouseButton.LeftButton,
                                                       Qt.KeyboardModifier.ShiftModifier, point))
-    assert [m[0] for m in window.view.markers] == ["protect"]
+    assert _protected_at(window, *cheek)
     assert len(window.result.preset.step("blemish").params.keep_marks) == 1
     window.set_tool("pan")
 
@@ -319,7 +368,9 @@ def test_reopening_the_export_folder_restores_settings_and_decision(qtbot, windo
     entry = window.entry
     assert entry.original == folder / "astronaut.jpg" and entry.badge == "approved"
     assert window.panel.sliders["light"]["strength"].value() == 0.0
-    assert [m[0] for m in window.view.markers] == ["protect"]
+    assert len(window._photo(entry).spots.protect) == 1
+    cheek = window.prepared[entry.original].faces.items[0].landmarks[205]
+    assert _protected_at(window, *cheek)
     window.view.set_mode("side")
     window.view.actual_size()
     assert window.view.full_scale() == 1.0 and not window.view.wants_full()    # the proxy is the photo
@@ -556,7 +607,9 @@ def test_a_click_on_a_healed_spot_keeps_it_by_choice_and_a_second_click_takes_it
 
 @pytest.mark.timeout(600)
 def test_reopening_the_folder_restores_the_choices_from_the_record(qtbot, window, marks_folder):
-    stored = record.read(marks_folder / photo_folder.EXPORT_FOLDER / "obama.png")
+    output = next(e.output for e in window.entries if e.original.name == "obama.png")
+    assert output.parent == marks_folder / photo_folder.EXPORT_FOLDER
+    stored = record.read(output)
     _measured(qtbot, window, lambda: window.open_folder(marks_folder))
     _select(qtbot, window, "obama.png")
     spots = window._photo(window.entry).spots
