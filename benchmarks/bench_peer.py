@@ -60,6 +60,7 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_peer_") as tmp:
         folder = Path(tmp)
+        host = machine()
         source = portrait(folder)
         tiny = tiny_photo(folder)
         config = folder / "darktable-config"
@@ -78,7 +79,7 @@ def main() -> None:
                 fresh(folder / "exported.jpg")
                 runs[name].append(run_process(line))
         found = {name: medians(times) for name, times in runs.items()}
-        result = {"machine": machine(), "photo": f"{LONG_SIDE}x{LONG_SIDE * 2 // 3} JPEG (benchmarks/_portrait.py)",
+        result = {"machine": host, "photo": f"{LONG_SIDE}x{LONG_SIDE * 2 // 3} JPEG (benchmarks/_portrait.py)",
                   "repeat": options.repeat, "retouch_apply_natural": found["retouch"],
                   "retouch_startup_tiny_apply": found["retouch_tiny"]}
         if peer:
