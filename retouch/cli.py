@@ -465,6 +465,57 @@ def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, re
     sys.exit(report.exit_code)
 
 
+@main.command(name="watch")
+@click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
+@click.option("--workers", type=click.IntRange(1),
+              help="Worker processes (default: one per CPU, memory allowing).")
+@click.option("--recursive", is_flag=True, help="Include subfolders (their structure is kept in OUT_DIR).")
+@declared_option("--format", "fmt", Output, "format", "default: the preset's; RAW -> 16-bit TIFF")
+@click.option("--gallery", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the client gallery is kept up to date (default: OUT_DIR/gallery).")
+@click.option("--title", help="The gallery's title (default: the output folder's name).")
+@click.option("--settle", type=FiniteFloatRange(0.2, 60), default=2.0, show_default=True,
+              help="Seconds a file must stay unchanged before it is taken (it must also decode).")
+@NO_SIGN
+def watch_command(in_dir: Path, out_dir: Path, preset: str, workers: int | None, recursive: bool,
+                  fmt: str | None, gallery: Path | None, title: str | None, settle: float, no_sign: bool) -> None:
+    """Retouch each frame a tethered shoot writes into IN_DIR as it arrives, into OUT_DIR, and keep the
+    client gallery up to date. Ctrl-C stops; running it again resumes as `batch` does.
+
+    A file is taken once it has stayed unchanged for --settle seconds and decodes; a RAW + JPEG pair is
+    one frame, retouched from the RAW."""
+    from . import batch as session
+    from . import watch
+    from .files import FolderError
+    from .io import PhotoError
+    chosen = _load_preset(preset)
+    identity = None if no_sign else _studio_identity()
+    board = watch.Board(sys.stderr)
+    click.echo(f"watching {in_dir} -> {out_dir} (preset {chosen.name}); Ctrl-C stops", err=True)
+    try:
+        report, incomplete = watch.watch(in_dir, out_dir, chosen, workers=workers, fmt=fmt, recursive=recursive,
+                                         settle=settle, gallery=gallery, title=title, sign=identity or False,
+                                         show=board)
+    except session.SessionError as error:
+        raise UsageProblem(str(error)) from None
+    except (FolderError, PhotoError) as error:
+        fail(str(error))
+    finally:
+        board.close()
+    for line in session.summary_lines(report):
+        click.echo(line)
+    if incomplete:
+        click.echo(f"{len(incomplete)} file{'s' if len(incomplete) != 1 else ''} still incomplete (not taken; "
+                   f"they are taken when they next change): {', '.join(incomplete)}")
+    if identity is None and not no_sign:
+        click.echo(f"outputs {NOT_SIGNED}")
+    if report.unsaved:
+        fail(f"the report could not be written: {report.unsaved}")
+    sys.exit(report.exit_code)
+
+
 @main.command(name="gui")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
