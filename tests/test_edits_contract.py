@@ -27,11 +27,18 @@ def test_every_edit_module_is_registered():
 @pytest.fixture(scope="module")
 def astronaut():
     """astronaut with one inflamed spot planted (tests/_planted.py): her own skin has no temporary mark,
-    and blemish heals only those (issue 13)."""
+    and blemish heals only those (issue 13); and one dust speck on her backdrop (DUST), which has none
+    the backdrop edit would heal (issue 16)."""
     import _planted
     picture = photo("astronaut")
     spot = next(mark for mark in _planted.marks_for("astronaut") if mark.temporary)
-    return picture.with_pixels(_planted.plant(picture.pixels, [spot])), faces("astronaut")
+    pixels = _planted.plant(picture.pixels, [spot])
+    ys, xs = np.mgrid[:pixels.shape[0], :pixels.shape[1]]
+    pixels[np.hypot(xs - DUST[0], ys - DUST[1]) <= 1.5] *= 0.6
+    return picture.with_pixels(pixels), faces("astronaut")
+
+
+DUST = (480, 40)   # a speck on astronaut's backdrop, top right (x, y)
 
 
 def _blank_regions(found: Faces) -> Faces:
