@@ -13,7 +13,10 @@ a valid one is written into every record it names together (staging.staged) or n
 All text from files reaches the page escaped (HTML) or as JSON with `<`, `>` and `&` escaped.
 
 A gallery is only written into a new or empty folder, or into one it made itself: GALLERY_DIR/.retouch-gallery
-lists the files the gallery wrote there, and a rebuild removes only files on that list.
+lists the files the gallery wrote there, and a rebuild removes only files on that list. It also remembers
+what each photo's images were made from (record, output and original, by content and modification time), so
+a rebuild makes again only the images of photos that changed or moved in the list (`retouch watch`
+rebuilds after every few frames of a shoot).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import json
 import re
 import string
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
@@ -246,9 +249,49 @@ def _written_before(gallery_dir: Path) -> set[str]:
     return {name for name in names if isinstance(name, str) and _OUR_FILE.fullmatch(name)} if names else set()
 
 
-def _mark(gallery_dir: Path, names: set[str]) -> None:
-    write_bytes_atomic(gallery_dir / MARKER, json.dumps({"tool": "retouch review", "files": sorted(names)},
-                                                        indent=1).encode("utf-8"))
+def _mark(gallery_dir: Path, names: set[str], made: dict[str, dict] | None = None) -> None:
+    write_bytes_atomic(gallery_dir / MARKER, json.dumps({"tool": "retouch review", "files": sorted(names),
+                                                         "made": made or {}}, indent=1).encode("utf-8"))
+
+
+def _made_before(gallery_dir: Path) -> dict[str, dict]:
+    """What an earlier complete build made, per image number ("0001": {"from", "photo", "thumb"}); none
+    when it cannot be read (then every image is made again)."""
+    try:
+        listed = files.load_json(gallery_dir / MARKER, limit=64 << 20, what="gallery marker")
+    except (FileNotFoundError, files.FileReadError):
+        return {}
+    made = listed.get("made") if isinstance(listed, dict) else None
+    return made if isinstance(made, dict) else {}
+
+
+def _made_from(output: Path) -> str:
+    """What a photo's gallery images depend on: its record's content, and the output's and the original's
+    size and modification time ("" when something cannot be read: then they are made again)."""
+    try:
+        entry_bytes = files.read_bytes(record.sidecar_paths(output)[0], limit=record.RECORD_MAX_BYTES)
+        original = record.original_of(json.loads(entry_bytes), output)
+        stats = [(path.stat().st_size, path.stat().st_mtime_ns)
+                 for path in (output, original) if path is not None and path.exists()]
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return hashlib.sha256(entry_bytes + repr((output.name, stats)).encode()).hexdigest()
+
+
+def _reused(made: dict, number: int, source: str, images: Path) -> tuple[GalleryPhoto, tuple[int, int]] | None:
+    """The photo an earlier build made at `number` from the same `source`, if its images are still there."""
+    earlier = made.get(f"{number:04d}")
+    if not source or not isinstance(earlier, dict) or earlier.get("from") != source:
+        return None
+    try:
+        photo = GalleryPhoto(**earlier["photo"])
+        thumb = (int(earlier["thumb"][0]), int(earlier["thumb"][1]))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    kinds = ("after", "thumb", "before") if photo.has_before else ("after", "thumb")
+    if photo.number != number or not all((images / f"{number:04d}.{kind}.jpg").is_file() for kind in kinds):
+        return None
+    return photo, thumb
 
 
 def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | None = None) -> Gallery:
@@ -266,21 +309,25 @@ def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | 
     if not outputs:
         raise ReviewError(f"{out_dir}: no retouched photos with edit records (*{record.RECORD_SUFFIX}) found")
     before = _written_before(gallery_dir)
+    made_before = _made_before(gallery_dir) if before else {}
     images = gallery_dir / IMAGES
     images.mkdir(parents=True, exist_ok=True)
     files.sweep(gallery_dir)
     ours = before | {INDEX} | {f"{IMAGES}/{number:04d}.{kind}.jpg" for number in range(1, len(outputs) + 1)
                                for kind in ("before", "after", "thumb")}
     _mark(gallery_dir, ours)       # first: whatever this build writes is known to be ours if it is cut short
-    photos, thumb_sizes, skipped = [], [], []
+    photos, thumb_sizes, skipped, made = [], [], [], {}
     for output in outputs:
+        number, source = len(photos) + 1, _made_from(output)
         try:
-            photo, thumb_size = _gallery_photo(len(photos) + 1, output, out_dir, images)
+            photo, thumb_size = (_reused(made_before, number, source, images)
+                                 or _gallery_photo(number, output, out_dir, images))
         except ReviewError as error:
             skipped.append(str(error))
             continue
         photos.append(photo)
         thumb_sizes.append(thumb_size)
+        made[f"{number:04d}"] = {"from": source, "photo": asdict(photo), "thumb": list(thumb_size)}
     if not photos:
         raise ReviewError(f"{out_dir}: none of the {len(outputs)} retouched photos could be read ({skipped[0]})")
     written = {f"{IMAGES}/{p.number:04d}.{kind}.jpg" for p in photos for kind in ("after", "thumb")}
@@ -290,7 +337,7 @@ def build_gallery(out_dir: str | Path, gallery_dir: str | Path, *, title: str | 
     identifier = gallery_id(out_dir, create=True)
     page = render_page(title or f"Photos for review: {out_dir.resolve().name}", identifier, photos, thumb_sizes)
     index = write_bytes_atomic(gallery_dir / INDEX, page.encode("utf-8"))
-    _mark(gallery_dir, written)
+    _mark(gallery_dir, written, made)
     return Gallery(index, identifier, photos, skipped)
 
 

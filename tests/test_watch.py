@@ -219,3 +219,28 @@ def test_a_jpeg_whose_raw_is_there_is_not_a_frame_of_its_own(tmp_path):
     tasks, refused = shoot.frames(settled, arrivals)
     assert [task.file for task in tasks] == ["A.CR3"] and not refused      # B.jpg waits for a RAW a while
     assert [str(relative) for relative in arrivals.pending] == ["B.jpg"]
+
+
+@pytest.mark.timeout(300)
+def test_the_gallery_rebuild_remakes_only_the_photos_that_changed(tmp_path):
+    """A watch rebuilds the gallery after every few frames: photos already in it keep their images."""
+    from retouch.job import retouch_file
+    from retouch.review import build_gallery
+    shoot, out, gallery = tmp_path / "capture", tmp_path / "retouched", tmp_path / "retouched" / "gallery"
+    shoot.mkdir()
+    natural = presets.load("natural")
+    for number in range(3):
+        (shoot / f"IMG_{number:04d}.jpg").write_bytes(frame_bytes(number, scale=0.25))
+        retouch_file(shoot / f"IMG_{number:04d}.jpg", out / f"IMG_{number:04d}.jpg", natural, sign=False)
+    first = build_gallery(out, gallery)
+    images = {path.name: path.stat().st_mtime_ns for path in (gallery / "images").iterdir()}
+    (shoot / "IMG_0003.jpg").write_bytes(frame_bytes(3, scale=0.25))
+    retouch_file(shoot / "IMG_0003.jpg", out / "IMG_0003.jpg", natural, sign=False)
+    record.set_review(out / "IMG_0001.jpg", "approved", source="photographer")
+    second = build_gallery(out, gallery)
+    again = {path.name: path.stat().st_mtime_ns for path in (gallery / "images").iterdir()}
+    assert [photo.file for photo in second.photos] == [f"IMG_{n:04d}.jpg" for n in range(4)]
+    assert second.photos[:1] == first.photos[:1] and second.photos[2] == first.photos[2]
+    assert all(again[name] == images[name] for name in images if name.startswith(("0001.", "0003.")))
+    assert all(again[name] != images[name] for name in images if name.startswith("0002."))   # its record changed
+    assert {"0004.after.jpg", "0004.before.jpg", "0004.thumb.jpg"} <= set(again)
