@@ -3,9 +3,9 @@
 Each portrait (obama: darker skin, tight curly hair; biden: light skin, white hair) is composed, through
 its own person matte, onto a seamless-grey paper backdrop (a vertical gradient, L* 66 to 46, with a
 little grain), analysed afresh, and given 30 dust specks and scuffs (2-6 px across, darker and lighter,
-soft-edged) on the grey, four safety bands or more away from the person. The edit must heal at least 90% of them, leave the
-gradient as it was away from them (dE2000 <= 0.5), and leave the person, and a safety band around them,
-exactly as they were.
+soft-edged) on the grey, four safety bands or more away from the person. The edit must heal at least
+90% of them, leave the gradient as it was away from them (dE2000 <= 0.5), and leave the person, and a
+safety band around them, exactly as they were.
 """
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def test_planted_specks_are_healed_and_nothing_else_moves(name):
         if delta_e(to_lab(result[disc]), to_lab(scene.clean[disc])).mean() <= HEALED_DE:
             healed += 1
         x, y = int(speck.x), int(speck.y)
-        rows.append(np.concatenate([scene.planted[y - 12:y + 12, x - 12:x + 12], result[y - 12:y + 12, x - 12:x + 12]], 1))
+        window = (slice(y - 12, y + 12), slice(x - 12, x + 12))
+        rows.append(np.concatenate([scene.planted[window], result[window]], 1))
     portraits.save_png(cv2.resize(np.concatenate(rows[:8], 0), None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST),
                        f"backdrop_{name}_specks.png")
     portraits.side_by_side(scene.planted, result, f"backdrop_{name}_before_after.png")
@@ -173,17 +174,19 @@ def test_falloff_is_evened_only_when_asked_and_never_on_the_person():
     scene = studio("obama")
     shape = scene.clean.shape[:2]
     far = far_from_person(scene.faces.person, 2 * backdrop.Params().band * max(shape))
-    top, bottom = far & (np.arange(shape[0])[:, None] < shape[0] // 4), far & (np.arange(shape[0])[:, None] > 3 * shape[0] // 4)
+    rows = np.arange(shape[0])[:, None]
+    top, bottom = far & (rows < shape[0] // 4), far & (rows > 3 * shape[0] // 4)
 
     def spread(rgb: np.ndarray) -> float:
         lightness = to_lab(rgb)[..., 0]
         return float(lightness[top].mean() - lightness[bottom].mean())
 
-    off, _ = cleaned(scene, scene.clean, analyse(portraits.photo("obama").with_pixels(scene.clean), identity=False))
-    on, change = cleaned(scene, scene.clean, analyse(portraits.photo("obama").with_pixels(scene.clean), identity=False),
-                         falloff=0.5)
-    person = scene.faces.person > backdrop.ALPHA_FLOOR
-    print(f"backdrop top-bottom L*: {spread(scene.clean):.1f} -> {spread(on):.1f} (falloff 0.5); off: {spread(off):.1f}")
+    faces = analyse(portraits.photo("obama").with_pixels(scene.clean), identity=False)
+    off, _ = cleaned(scene, scene.clean, faces)
+    on, _ = cleaned(scene, scene.clean, faces, falloff=0.5)
+    person = faces.person > backdrop.ALPHA_FLOOR
+    print(f"backdrop top-bottom L*: {spread(scene.clean):.1f} -> {spread(on):.1f} (falloff 0.5); "
+          f"off: {spread(off):.1f}")
     assert abs(spread(off) - spread(scene.clean)) < 0.1
     assert spread(on) <= 0.7 * spread(scene.clean)
     assert np.array_equal(on[person], scene.clean[person])

@@ -3,14 +3,15 @@
 
 The backdrop is the person matte's complement (`faces.person`), less a safety band around the person:
 nothing within `band` of the matte's edge is ever read as a speck or changed, so hair stays exactly as
-it was. Specks are found on a copy of the frame no larger than WORK_SIDE px: each pixel's lightness (L*, the
-pixel noise smoothed away) is compared with its surround (a normalised blur over the backdrop, made
+it was. Specks are found on a copy of the frame no larger than WORK_SIDE px: each pixel's lightness (L*,
+the pixel noise smoothed away) is compared with its surround (a normalised blur over the backdrop, made
 a second time without the specks found the first time, so they do not dim themselves), in units of the
-backdrop's own robust noise; a speck stands out by the `sensitivity` threshold, is at most `max_size`
-across, and lies on a calm stretch of backdrop (where the backdrop around it is textured, a flag, a
-window, an office, a "speck" is part of the scene and is kept). Each speck is healed at full resolution
-with the blemish edit's texture-keeping healing: its tone continued from around it by biharmonic
-interpolation, the backdrop's grain taken from the best-matching neighbouring patch.
+backdrop's own robust noise. A speck stands out by the `sensitivity` threshold, is at most `max_size` in
+radius, and lies alone on a calm stretch of backdrop: where the backdrop around it is textured or
+busy (a flag, a window, an office, an object's edge), a "speck" is part of the scene and is kept. Each
+speck is healed at full resolution with the texture-keeping healing blemishes get (_healing.heal):
+its tone continued from around it by biharmonic interpolation, the backdrop's grain taken from the
+best-matching neighbouring patch.
 
 `falloff` evens out uneven light on the backdrop: a quadratic surface fitted to the backdrop's log
 luminance, and a smooth gain field (linear light, R, G and B alike, so colour stays) taking `falloff` of
