@@ -9,8 +9,9 @@ screen pixel, each side is drawn from its full-resolution image where the window
 
 Markers are circles, blue where a mark is (or will be) healed and orange where it is kept: the user's
 own spots and choices drawn bold with a dot in the middle, what blemish decided by itself thin (the
-many marks it keeps faint), and a choice waiting for its render dashed. `show_marks` hides blemish's
-marks (the user's spots stay).
+many marks it keeps faint, and only from KEPT_FROM zoom: a face has hundreds, too small to tell apart
+or click further out), and a choice waiting for its render dashed. `show_marks` hides blemish's marks
+(the user's spots stay).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ SPLIT_GRAB = 8          # pixels either side of the split line that grab it
 MIN_ZOOM, MAX_ZOOM = 0.05, 16.0      # screen pixels per full-resolution pixel
 MARKER_MIN = 4.0        # screen pixels: the smallest radius a marker is drawn with
 MARKER_GRAB = 3.0       # screen pixels past a marker's circle that a click still lands on it
+KEPT_FROM = 0.5         # screen pixels per full-resolution pixel from which marks blemish kept are drawn
 HEAL, KEEP = QColor(80, 200, 255), QColor(255, 190, 40)
 
 
@@ -142,7 +144,10 @@ class CompareView(QWidget):
         self.update()
 
     def shown_markers(self) -> list[Marker]:
-        return [m for m in self.markers if self.show_marks or m.mark is None]
+        """The markers drawn (and clickable) at this zoom."""
+        kept = self.full_scale() >= KEPT_FROM
+        return [m for m in self.markers
+                if m.mark is None or self.show_marks and (kept or m.kind != "kept" or m.pending)]
 
     def marker_at(self, x: float, y: float) -> Marker | None:
         """The shown marker of a mark whose drawn circle (MARKER_GRAB screen px wider) holds image point
@@ -276,19 +281,21 @@ class CompareView(QWidget):
                                                      visible.width() * across, visible.height() * down))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         for marker in self.shown_markers():
+            centre = QPointF(target.left() + marker.x * s, target.top() + marker.y * s)
+            radius = max(marker.radius * s, MARKER_MIN)
+            if not pane.intersects(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)):
+                continue                        # off screen (zoomed in, most of a face's marks are)
             look = LOOKS.get(marker.kind, LOOKS["kept"])
             pen = QPen(look.color, look.width)
             if marker.pending:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            centre = QPointF(target.left() + marker.x * s, target.top() + marker.y * s)
-            radius = max(marker.radius * s, MARKER_MIN)
             painter.drawEllipse(centre, radius, radius)
             if look.dot:
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(look.color)
-                painter.drawEllipse(centre, 1.5, 1.5)
+                painter.drawEllipse(centre, 2.5, 2.5)
         painter.restore()
         painter.setPen(QColor(255, 255, 255))
         box = pane.adjusted(10, 8, -10, -8)

@@ -131,8 +131,8 @@ class ReviewWindow(QMainWindow):
         edits_column = QWidget()
         column = QVBoxLayout(edits_column)
         column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._box("Marks and spots", self._spots_box()))
         column.addWidget(self._box("Edits", self.panel))
-        column.addWidget(self._box("Spots", self._spots_box()))
         scroll = QScrollArea()
         scroll.setWidget(edits_column)
         scroll.setWidgetResizable(True)
@@ -196,7 +196,8 @@ class ReviewWindow(QMainWindow):
         legend = QLabel('<span style="color:#50c8ff">\u25ef healed</span> &nbsp; '
                         '<span style="color:#ffbe28">\u25ef kept</span> &nbsp; '
                         '<span style="color:#96dca0">\u25ef lightened</span> &nbsp; '
-                        "\u25c9 your choice &nbsp; Pan tool: click a mark to flip it; M shows or hides them")
+                        "\u25c9 your choice. Pan tool: click a mark to flip it (kept ones show from 50%); "
+                        "M shows or hides them")
         legend.setWordWrap(True)
         column.addWidget(legend)
         return widget

@@ -557,8 +557,8 @@ def test_a_click_on_a_kept_mole_heals_it_by_choice_and_the_export_records_it(qtb
     healed = _mark_near(window, *MOLE)
     assert healed.action == "healed by choice" and not healed.pending
     assert window._photo(window.entry).spots.heal_marks == [(round(mole.x, 1), round(mole.y, 1))]
-    chosen = window.result.preset.step("blemish").params.heal_marks           # the render's: the proxy's pixels
-    assert chosen == pytest.approx(((round(mole.x, 1) * scale, round(mole.y, 1) * scale),))
+    (x, y), = window.result.preset.step("blemish").params.heal_marks           # the render's: the proxy's pixels
+    assert (x, y) == pytest.approx((round(mole.x, 1) * scale, round(mole.y, 1) * scale))
     step = next(s for s in window.result.steps if s.edit == "blemish")
     assert step.applied > 0 and _contrast(window, mole) > kept_contrast + 3, "the mole chosen is healed"
     assert "your choices: 1 healed" in window.spot_count.text()
