@@ -12,7 +12,7 @@ PHOTOS := .cache/photos/obama.jpg .cache/photos/biden.jpg
 # Debian packages the tests drive: exiftool (reads our XMP back), chromium (client gallery), xvfb and the
 # X libraries Qt's xcb plugin needs (a real GUI window). Installed only when missing; without root the
 # tests that need them are skipped with a reason.
-SYSTEM_PACKAGES := libimage-exiftool-perl chromium xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
+SYSTEM_PACKAGES := libimage-exiftool-perl icc-profiles-free chromium xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

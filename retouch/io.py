@@ -1,11 +1,16 @@
 """Read and write photos: JPEG, PNG, TIFF (8/16-bit), WebP and camera RAW; metadata kept, writes atomic.
 
-`read` gives a Photo: float32 RGB 0..1 in the file's own encoding, EXIF orientation applied to the pixels,
-alpha kept aside, and the source's bit depth, EXIF block, ICC profile, path and format. Pixels are not
-converted between colour spaces: the ICC profile travels with them and is written back, so colours stay
-what they were. Two exceptions produce sRGB and no profile: CMYK (converted through its profile when it
-has one) and RAW (rendered by LibRaw with the camera's white balance, no auto-brightening, sRGB curve, and
-its embedded preview kept for fast proxies). Grey images become RGB and lose their grey profile.
+`read` gives a Photo: float32 RGB in the working space (unbounded sRGB, see profiles), EXIF orientation
+applied to the pixels, alpha kept aside, and the source's bit depth, EXIF block, ICC profile, path and
+format. A photo with an RGB profile (Adobe RGB, ProPhoto, Display P3, ...) is converted through it into the
+working space, so analysis, edits and measures see the colours the file means; `write` converts back to
+the photo's profile and embeds it, so the output keeps its profile, and colours no edit touched come back
+as they were (wide-gamut ones included: they are kept outside 0..1, not clipped). A photo without a profile
+is taken as sRGB. A profile that cannot be used (damaged, LUT-based) leaves the pixels as they are, as
+sRGB, and is written back unchanged; the photo's notes say so. CMYK becomes sRGB (through its profile when
+it has one) and RAW is rendered by LibRaw into sRGB (the camera's white balance, no auto-brightening, sRGB
+curve, its embedded preview kept for fast proxies); neither keeps a profile. Grey images become RGB and lose
+their grey profile.
 
 What `write` keeps, per output format (EXIF always gets Orientation = 1: the pixels are upright):
 
@@ -48,7 +53,7 @@ import rawpy
 import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from . import files
+from . import files, profiles
 from .exif import HEADER as EXIF_HEADER, ORIENTATION, append_tiff_exif, descriptive_exif, upright_exif, with_exif_header
 from .errors import PhotoError
 from .photo import Photo
@@ -251,9 +256,34 @@ def _read_pillow(path: Path, *, max_pixels: int, proxy: bool) -> Photo:
         else:
             rgb, alpha = _pillow_rgb(image, profile)
     alpha = None if alpha is None else unit_float(_orient(alpha, orientation))
+    icc = _rgb_profile(profile)
+    pixels, unconverted = _into_working(path, unit_float(_orient(rgb, orientation)), icc)
     notes = (f"{path.name} holds {frames} frames (pages or animation); only the first is used",) if frames > 1 else ()
-    return Photo(unit_float(_orient(rgb, orientation)), bit_depth=16 if sixteen_bit else 8, exif=exif,
-                 icc=_rgb_profile(profile), source=path, alpha=alpha, format=fmt, notes=notes)
+    return Photo(pixels, bit_depth=16 if sixteen_bit else 8, exif=exif, icc=icc, source=path, alpha=alpha,
+                 format=fmt, notes=notes + unconverted)
+
+
+def _into_working(path: Path, pixels: np.ndarray, icc: bytes | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """`pixels` (float32, ours) converted in place from the profile `icc` into the working space, and the
+    note to keep when the profile cannot be used (the pixels are then taken as sRGB, unconverted)."""
+    if icc is None:
+        return pixels, ()
+    try:
+        found = profiles.conversion(icc)
+    except profiles.ProfileError as error:
+        return pixels, (f"{path.name}: its colour profile is not used ({error}); its colours were treated as "
+                        "sRGB and the profile written back as it was",)
+    return (pixels if found is None else found.to_working(pixels, out=pixels)), ()
+
+
+def _from_working(pixels: np.ndarray, icc: bytes | None) -> np.ndarray:
+    """Working-space `pixels` as values of the profile `icc` they are written with (a new array), or as
+    they are where read left them unconverted (no profile, sRGB already, or one that cannot be used)."""
+    try:
+        found = profiles.conversion(icc) if icc else None
+    except profiles.ProfileError:
+        return pixels
+    return pixels if found is None else found.from_working(pixels)
 
 
 def _pillow_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -352,7 +382,8 @@ def output_format(path: str | os.PathLike, format: str | None = None) -> str:
 def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, quality: int = 92,
           bit_depth: int | None = None, xmp: bytes | str | None = None,
           allow_overwrite: bool = False, stage: "Stage | None" = None) -> Path:
-    """Write `photo` to `path` atomically, keeping its EXIF (Orientation reset to 1) and ICC profile.
+    """Write `photo` to `path` atomically, keeping its EXIF (Orientation reset to 1) and ICC profile (its
+    working-space pixels converted back to that profile).
 
     `format` ("jpeg", "png", "tiff", "webp", or any readable suffix's name) defaults to the suffix's.
     `bit_depth` defaults to the photo's for PNG and TIFF, 8 for JPEG and WebP (which only hold 8).
@@ -374,7 +405,8 @@ def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, q
     if path.exists() and not allow_overwrite:
         what = "is the original this photo was read from" if _same_file(path, photo.source) else "already exists"
         raise PhotoError(f"{path}: {what}; pass allow_overwrite=True to replace it")
-    channels = photo.pixels if photo.alpha is None or kind == "JPEG" else np.dstack([photo.pixels, photo.alpha])
+    pixels = _from_working(photo.pixels, photo.icc)
+    channels = pixels if photo.alpha is None or kind == "JPEG" else np.dstack([pixels, photo.alpha])
     exif = upright_exif(photo)
     packet = xmp.encode("utf-8") if isinstance(xmp, str) else xmp
     try:

@@ -1,7 +1,8 @@
 """The data that flows through retouch: a Photo, the Faces found in it, and their Regions.
 
-Pixels are float32 RGB in 0..1, sRGB-encoded, full resolution. Boxes are (x0, y0, x1, y1) integer pixel
-coordinates, end-exclusive, in the full-resolution frame.
+Pixels are float32 RGB, sRGB-encoded (the working space, see profiles: 0..1, with a colour of a
+wide-gamut file that sRGB cannot show kept below 0 or above 1), full resolution. Boxes are (x0, y0, x1, y1)
+integer pixel coordinates, end-exclusive, in the full-resolution frame.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ Box = tuple[int, int, int, int]
 class Photo:
     """A decoded photo with everything needed to write it back faithfully."""
 
-    pixels: np.ndarray                 # float32 HxWx3, 0..1, sRGB-encoded, orientation applied
+    pixels: np.ndarray                 # float32 HxWx3, working space (sRGB, see profiles), orientation applied
     bit_depth: int = 8                 # bits per channel of the source (8 or 16)
     exif: bytes | None = None          # raw EXIF block (orientation already applied to pixels)
     icc: bytes | None = None           # ICC profile of the source, if any

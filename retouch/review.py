@@ -122,18 +122,12 @@ def _srgb() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def web_image(pixels: np.ndarray, size: tuple[int, int], icc: bytes | None) -> Image.Image:
-    """Float RGB 0..1 pixels area-resized to `size` as an 8-bit sRGB image (converted from `icc` if any)."""
+def web_image(pixels: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """A read photo's pixels (io.read: the sRGB working space, whatever the file's profile) area-resized to
+    `size` as an 8-bit sRGB image; colours beyond sRGB are clipped to it, as a browser shows them."""
     if pixels.shape[1::-1] != size:
         pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-    image = Image.fromarray((np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
-    if icc:
-        try:
-            return ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb(),
-                                             outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError):
-            pass   # an unusable profile: the pixels are shown as they are, as a browser would
-    return image
+    return Image.fromarray((np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
 
 
 def jpeg_bytes(image: Image.Image, *, quality: int) -> bytes:
@@ -210,7 +204,7 @@ def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tu
     if not isinstance(entry, dict):
         raise ReviewError(f"{record.sidecar_paths(output)[0]}: edit record is not a JSON object")
     size = fit_size(*after.size, WEB_LONG_SIDE)
-    after_image = web_image(after.pixels, size, after.icc)
+    after_image = web_image(after.pixels, size)
     write_bytes_atomic(images / f"{number:04d}.after.jpg", jpeg_bytes(after_image, quality=WEB_QUALITY))
     thumb = after_image.resize(fit_size(*size, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
     write_bytes_atomic(images / f"{number:04d}.thumb.jpg", jpeg_bytes(thumb, quality=THUMB_QUALITY))
@@ -221,7 +215,7 @@ def _gallery_photo(number: int, output: Path, out_dir: Path, images: Path) -> tu
             raise PhotoError("the edit record does not name the original")
         before = read(original)
         write_bytes_atomic(images / f"{number:04d}.before.jpg",
-                           jpeg_bytes(web_image(before.pixels, size, before.icc), quality=WEB_QUALITY))
+                           jpeg_bytes(web_image(before.pixels, size), quality=WEB_QUALITY))
     except PhotoError:
         note = "The original photo was not available, so only the retouched version is shown."
     description = entry.get("description") if isinstance(entry.get("description"), str) else ""
