@@ -88,22 +88,23 @@ def _items(rdf: ET.Element) -> list[ET.Element]:
     return [item for history in rdf.iter(_q(XMP_MM, "History")) for item in history.iter(_q(RDF, "li"))]
 
 
-def events(packet: bytes | None) -> list[dict[str, str]]:
-    """The history events retouch added to `packet` (action, when, softwareAgent, parameters), oldest
-    first; none for a packet without history or one that does not parse."""
+def history(packet: bytes | None) -> list[dict[str, str]]:
+    """Every event of the packet's xmpMM:History (action, when, softwareAgent, parameters; "" where
+    absent), oldest first; none for a packet without history or one that does not parse."""
     if not packet:
         return []
     try:
         rdf = _parse(packet)
     except ValueError:
         return []
-    found = []
-    for item in _items(rdf):
-        agent = _field(item, "softwareAgent") or ""
-        if agent.split(" ")[0] == AGENT and _field(item, "action") == "edited":
-            found.append({name: _field(item, name) or "" for name in ("action", "when", "softwareAgent",
-                                                                      "parameters")})
-    return found
+    return [{name: _field(item, name) or "" for name in ("action", "when", "softwareAgent", "parameters")}
+            for item in _items(rdf)]
+
+
+def events(packet: bytes | None) -> list[dict[str, str]]:
+    """The history events retouch added to `packet` (see history), oldest first."""
+    return [event for event in history(packet)
+            if event["softwareAgent"].split(" ")[0] == AGENT and event["action"] == "edited"]
 
 
 def _history(rdf: ET.Element, description: ET.Element) -> ET.Element:

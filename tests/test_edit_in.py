@@ -262,3 +262,18 @@ def _record_for_packet() -> dict:
     return {"steps": [], "summary": {}, "digital_source_type": record.DIGITAL_SOURCE_TYPE, "version": "0.1.0",
             "created": "2026-12-01T10:00:00+00:00", "preset": {"name": "natural", "digest": "0" * 64},
             "input": {"sha256": "0" * 64}, "description": "No changes needed; identity check: no face measured."}
+
+
+def test_a_real_photoshop_history_is_kept_in_order_with_ours_appended():
+    """biden.jpg carries the XMP Photoshop CS4 wrote (history, caption, creator): all of it is kept."""
+    from retouch import samples
+    host = edit_in.embedded_xmp(samples.portrait_path("biden"))
+    packet = xmp_history.merged(host, record.xmp_packet(_record_for_packet()), when="2026-12-01T10:00:00+00:00",
+                                parameters="natural preset")
+    before, after = xmp_history.history(host), xmp_history.history(packet)
+    assert after[:-1] == before and len(before) >= 3 and before[0]["softwareAgent"] == "Adobe Photoshop CS4 Macintosh"
+    text = packet.decode("utf-8")
+    assert "Pete Souza" in text and "Blue Room of the White House" in text
+    assert xmp_history.events(packet) == [{"action": "edited", "when": "2026-12-01T10:00:00+00:00",
+                                           "softwareAgent": "retouch 0.1.0", "parameters": "natural preset"}]
+
