@@ -7,7 +7,10 @@ shading). Only the mid band is reduced; the fine band is never touched, so skin 
 never turns to plastic, and the low band is kept, so skin is neither lightened nor darkened. The mid band
 is removed where its local amplitude is about the skin's own typical blotchiness, and kept where it is
 many times stronger (`edge_contrast`): there it is the shading that gives the nose, cheekbones, folds
-and jaw their shape. Eyes, brows, lips, nostrils, hair and beard are outside the skin mask: they are
+and jaw their shape. The skin region reaches the hairline, the face's sides, the jaw and the chin, where
+the face turns away from the light: that shading is form, not blotchiness, so the skin's typical
+blotchiness is judged on the inner skin only (JUDGED_INSET), and the smoothing fades to nothing across
+the region's outer band (EDGE_FADE), where the jawline and the face's outline live. Eyes, brows, lips, nostrils, hair and beard are outside the skin mask: they are
 never changed, and because every blur uses skin pixels only, their colour cannot bleed into the skin.
 
 Bounds: strength's hard maximum is below 1, so some of the skin's tone variation always remains;
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..color import moved_in_lab, to_lab
@@ -47,22 +51,52 @@ class Params:
 
 # The mid band is computed with the face at most this many pixels between the eyes (texture sigma 6 px).
 WORK_INTEROCULAR = 120.0
+# In inter-ocular distances from the skin region's outer edge (hairline, face sides, jaw, chin; not the
+# features' holes): the skin's typical blotchiness is judged deeper inside than JUDGED_INSET, and the
+# smoothing rises from nothing at the edge to full at EDGE_FADE, so the shading where the face turns away
+# from the light (its outline, the jawline) is kept.
+JUDGED_INSET = 0.25
+EDGE_FADE = 0.2
 
 STRENGTH = Param(0.5, 0.0, 1.0, 0.7, "share of the blotchiness removed; hard max 0.7 so at least 30% of the "
                  "skin's tone variation always remains and skin never looks airbrushed")
 
 
-def evenness_weight(mid: np.ndarray, skin: np.ndarray, *, reach: float, edge_contrast: float) -> np.ndarray:
+def depth_inside(skin: np.ndarray, interocular: float) -> np.ndarray:
+    """Per pixel (HxW), the distance in inter-ocular distances to the skin region's outer edge.
+
+    The outer edge is where the skin meets what lies around the face (non-skin connected to the crop's
+    border: hair, background, neck shadow, a beard reaching the outline); the holes the features leave
+    (eyes, brows, lips, nostrils, small gaps) are inside the face and are not its edge. The crop's border
+    itself is not an edge either (a face cut by the photo's edge goes on beyond it)."""
+    outside = (skin <= SKIN_CORE).astype(np.uint8)
+    _, labels = cv2.connectedComponents(outside, connectivity=4)
+    rim = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    beyond = np.isin(labels, rim[rim > 0])
+    if not beyond.any():
+        return np.full(skin.shape, np.inf, np.float32)
+    distance = cv2.distanceTransform((~beyond).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    return distance / np.float32(max(interocular, 1e-6))
+
+
+def evenness_weight(mid: np.ndarray, skin: np.ndarray, depth: np.ndarray, *, reach: float,
+                    edge_contrast: float) -> np.ndarray:
     """0..1 per pixel (HxW): how much of the mid band to remove there.
 
     The local amplitude of the mid band (RMS over half of `reach`, skin only) is compared with the skin's typical
-    amplitude (robust, per channel): where it is small the variation is blotchiness (weight near 1), where
-    it is many times larger it is the face's shape (nose, cheekbones, folds: weight near 0). The weight
-    varies smoothly in space, so a blotch is evened out as a whole, never cored into a ring."""
-    typical = robust_spread(mid, skin > SKIN_CORE)
+    amplitude (robust, per channel, judged on the inner skin, deeper than JUDGED_INSET: the shading at
+    the jaw, chin and face sides would otherwise count as blotchiness and everything would be evened out
+    more): where it is small the variation is blotchiness (weight near 1), where it is many times larger it
+    is the face's shape (nose, cheekbones, folds: weight near 0). The weight varies smoothly in space, so a
+    blotch is evened out as a whole, never cored into a ring, and fades to 0 toward the region's outer
+    edge (`depth` below EDGE_FADE), where the face's outline is drawn by shading."""
+    core = skin > SKIN_CORE
+    inner = core & (depth > JUDGED_INSET)
+    typical = robust_spread(mid, inner if inner.any() else core)
     local = np.sqrt(masked_blur(mid * mid, skin, reach / 2))
     contrast = np.sqrt(np.mean((local / (edge_contrast * typical)) ** 2, axis=-1))
-    return (1.0 / (1.0 + contrast ** 4)).astype(np.float32)
+    ramp = np.clip(depth / EDGE_FADE, 0.0, 1.0)
+    return (ramp * ramp * (3.0 - 2.0 * ramp) / (1.0 + contrast ** 4)).astype(np.float32)
 
 
 def removed_blotches(lab: np.ndarray, skin: np.ndarray, interocular: float, params: Params) -> np.ndarray:
@@ -74,7 +108,9 @@ def removed_blotches(lab: np.ndarray, skin: np.ndarray, interocular: float, para
     base, _ = split(lab, params.texture_size * interocular, weights)
     reach = params.tone_size * interocular
     _, mid = split(base, reach, weights)
-    return evenness_weight(mid, skin, reach=reach, edge_contrast=params.edge_contrast)[..., None] * mid
+    weight = evenness_weight(mid, skin, depth_inside(skin, interocular), reach=reach,
+                             edge_contrast=params.edge_contrast)
+    return weight[..., None] * mid
 
 
 def smooth_face(rgb: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
