@@ -39,7 +39,7 @@ from ..color import to_lab
 from ..resample import area_down, upsample
 from ..photo import Face
 
-MAX_UNKNOWN = 100_000     # unknown pixels solved at once; more make the matting grid coarser
+MAX_UNKNOWN = 50_000      # unknown pixels solved at once; more make the matting grid coarser
 HAIR_REACH = 0.6          # around a head the band reaches this many face widths beyond the segmentation ...
 HAIR_CORE = 0.12          # ... and starts this many face widths inside it
 EDGE_REACH = 0.006        # elsewhere: this share of the frame's long side either side of the edge
@@ -47,6 +47,7 @@ HEAD_ZONE = (1.6, 1.9)    # a head's zone: ellipse semi-axes in face widths and 
 PLAIN_RING = 0.25         # the backdrop is judged in rings this many face widths wide beyond the wide reach ...
 PLAIN_SIGMA = 0.2         # ... against its own blur over this many face widths (a mottled or painted
                           # backdrop, smooth only at a small scale, is busy: astronaut's is) ...
+PLAIN_BLUR_PX = 4.0       # (that blur runs on a grid where its sigma is about this many pixels)
 PLAIN_SHARE = 0.6         # ... where at least this share of it must be plain (backdrop-like) for the wide search
 BUSY_REACH = 0.06         # else (a busy backdrop) the band reaches this many face widths either side
 WALL_DE = 4.0             # Lab distance within which a pixel (and its 8 neighbours) is the backdrop itself
@@ -85,12 +86,19 @@ def from_backdrop(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.linalg.norm(to_lab(image) - to_lab(fill_from_known(image, background)), axis=-1)
 
 
-def plain(image: np.ndarray, known: np.ndarray, sigma: float) -> np.ndarray:
-    """Where float RGB `image` is within WALL_DE (Lab) of its own `known` pixels blurred by `sigma`: a
-    plain backdrop there, as opposed to a busy one (curtains, furniture, a room)."""
-    weight = cv2.GaussianBlur(known.astype(np.float32), (0, 0), sigma)
-    smooth = cv2.GaussianBlur(image * known[..., None], (0, 0), sigma) / np.maximum(weight, 1e-6)[..., None]
-    return np.linalg.norm(to_lab(image) - to_lab(np.clip(smooth, 0, 1)), axis=-1) < WALL_DE
+def plain_share(image: np.ndarray, known: np.ndarray, sigma: float) -> float:
+    """The share of float RGB `image`'s `known` pixels within WALL_DE (Lab) of those pixels blurred by
+    `sigma`: a plain backdrop there, as opposed to a busy one (curtains, furniture, a room). The blurred
+    backdrop is smooth at its own scale, so it is made on a grid coarse enough that `sigma` is about
+    PLAIN_BLUR_PX pixels there and brought back by interpolation."""
+    factor = max(1, int(sigma // PLAIN_BLUR_PX))
+    height, width = known.shape
+    weight = cv2.GaussianBlur(area_down(known.astype(np.float32), factor), (0, 0), sigma / factor)
+    smooth = cv2.GaussianBlur(area_down(image * known[..., None], factor), (0, 0), sigma / factor)
+    smooth = cv2.resize(smooth / np.maximum(weight, 1e-6)[..., None], (width, height),
+                        interpolation=cv2.INTER_LINEAR)
+    distance = np.linalg.norm(to_lab(image[known]) - to_lab(np.clip(smooth[known], 0, 1)), axis=-1)
+    return float((distance < WALL_DE).mean())
 
 
 def plain_around(image: np.ndarray, zone: np.ndarray, to_inside: np.ndarray, face_width: float) -> bool:
@@ -98,7 +106,7 @@ def plain_around(image: np.ndarray, zone: np.ndarray, to_inside: np.ndarray, fac
     beyond the wide reach (hair may still cross the nearer one), at least PLAIN_SHARE of the pixels are."""
     for ring_start in (HAIR_REACH, HAIR_REACH + PLAIN_RING):
         ring = zone & (to_inside > ring_start * face_width) & (to_inside <= (ring_start + PLAIN_RING) * face_width)
-        if ring.any() and plain(image, ring, PLAIN_SIGMA * face_width)[ring].mean() >= PLAIN_SHARE:
+        if ring.any() and plain_share(image, ring, PLAIN_SIGMA * face_width) >= PLAIN_SHARE:
             return True
     return False
 
