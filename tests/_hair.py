@@ -14,8 +14,9 @@ times the resolution and area-averaged (its coverage is its alpha):
 - straight: long straight strands falling from the crown past the shoulders, with a few flyaways.
 
 `score` compares a replacement with the ideal in the hair band (the hair's envelope, gaps included):
-alpha error, mean dE2000, the share of band pixels that keep the old wall's colour (`wall_left`, the
-definition the edge measure uses too: retouch/face/matting.py, edge_left) and how background-like the gaps between strands came out.
+alpha error, mean dE2000, the share of band pixels that keep the old wall's colour (`wall_left`, by the
+edge measure's own rule, retouch/edge.py's left_behind, here against the TRUE ideal) and how
+background-like the gaps between strands came out.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from retouch.color import delta_e_rgb, to_linear, to_srgb
+from retouch.edge import left_behind
 from retouch.face import person
 from retouch.face.landmarks import to_uint8
 from retouch.resample import proxy_pixels
@@ -44,7 +46,7 @@ PAD = 0.3                              # room above the head for the hair: this 
 GRAIN = 1.0 / 255                      # sensor noise on the composite (sRGB units)
 SHADES = 6                             # hair shades per scene (each strand takes one)
 GAP_CLEARANCE = 2.0                    # a gap pixel is at least this far (px) from any strand
-LEFT_DE = 5.0                          # wall_left: visibly off the ideal ...
+LEFT_DE = 5.0                          # a gap pixel within this (dE2000) of the new backdrop is clear
 SEED = 14
 
 
@@ -215,15 +217,6 @@ def scene(head: str, hair: str, wall: str) -> Scene:
     return Scene(f"{head}_{hair}_{wall}", pixels, alpha, foreground, backdrop, hair_alpha, band, gaps, deep)
 
 
-def wall_left(result: np.ndarray, ideal: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Pixels that keep the old backdrop's colour: visibly off the ideal (dE2000 > LEFT_DE) and nearer
-    the old backdrop than both the ideal and the new backdrop (dE2000). An alpha error alone moves a pixel
-    between the hair and the new backdrop and does not count. (N,3) sRGB -> (N,) bool."""
-    to_old = delta_e_rgb(result, old)
-    off = delta_e_rgb(result, ideal)
-    return (off > LEFT_DE) & (to_old < off) & (to_old < delta_e_rgb(result, new))
-
-
 def score(scene: Scene, result: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray) -> dict[str, float]:
     """The replacement `result` (sRGB) and the `alpha` it used, against the truth, in the hair band."""
     band, gaps = scene.band, scene.gaps
@@ -232,7 +225,7 @@ def score(scene: Scene, result: np.ndarray, alpha: np.ndarray, backdrop: np.ndar
     return {
         "alpha_error": float(np.abs(alpha[band] - scene.alpha[band]).mean()),
         "de_mean": float(delta_e_rgb(result[band], ideal[band]).mean()),
-        "wall_left": float(wall_left(result[band], ideal[band], scene.wall[band], target[band]).mean()),
+        "wall_left": float(left_behind(result[band], ideal[band], scene.wall[band], target[band]).mean()),
         "gaps_background": float((delta_e_rgb(result[gaps], target[gaps]) <= LEFT_DE).mean()),
         "gap_alpha": float(alpha[gaps].mean()),
         "core_de_max": float(delta_e_rgb(result[scene.core], scene.pixels[scene.core]).max()),
