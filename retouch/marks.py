@@ -7,7 +7,12 @@ luminance over the skin (what is darker than the skin around it, up to TOPHAT_SI
 at a fixed darkening, the connected parts sized against the face, and a part kept only when it is
 pigment and not blood: pigment (melanin) darkens the red channel about as much as the luminance, blood
 (an inflamed spot, which may be healed) hardly darkens red at all. Lines (creases) are left out: the
-skin edits soften them legitimately.
+skin edits soften them legitimately. A mark is read against the skin around it, so a candidate whose
+ring is not mostly skin is left out: a dark pocket where skin meets something darker (between hair
+strands at the face's side, under a glasses frame's tip, at a mouth corner, in the chin's shadow) looks
+like a spot once the skin's light is continued over the non-skin, but its darkness goes on beyond the
+skin. The region's outermost band (EDGE_TRUST from its outline) does not count as skin here: there the
+region's colour model is least sure, and hair or shadow may be taken in.
 
 Each mark's contrast is the optical density of its core against the median of the ring of skin around
 it, in linear luminance: a ratio, so it reads the same on dark and light skin. On a candidate image the
@@ -22,6 +27,7 @@ import cv2
 import numpy as np
 
 from .color import luminance, to_linear
+from .face.outline import depth_inside
 from .resample import shrink
 
 # Sizes in inter-ocular distances unless named _PX.
@@ -37,6 +43,8 @@ CORE = 0.7                 # a mark's core: this share of its radius
 RING = (1.0, 2.0)          # its ring of skin: between these multiples of its radius, plus RING_PX
 RING_PX = (1.5, 3.0)
 NEAR_PX = 3.0              # a released point frees a mark within this far of its edge (full-res px)
+RING_SKIN = 0.8            # a mark's ring lies at least this share on trusted skin (its median is skin)
+EDGE_TRUST = 0.03          # skin within this far of the region's outline is not trusted to be skin
 
 
 @dataclass(frozen=True)
@@ -53,29 +61,41 @@ class Mark:
         return f"mark at ({self.x:.0f}, {self.y:.0f}), radius {self.radius:.1f} px"
 
 
-def _window(frame: np.ndarray, mark: Mark) -> tuple[np.ndarray, np.ndarray] | None:
-    """The linear luminance of a window around the mark and each pixel's distance from its centre."""
+def _around(shape: tuple[int, ...], mark: Mark, origin: tuple[int, int] = (0, 0)):
+    """The window (slices into an array of `shape` whose pixel (0, 0) is frame pixel `origin`) around the
+    mark, and the mark's core and ring inside it (bool). None when the window is empty."""
     reach = int(np.ceil(RING[1] * mark.radius + RING_PX[1])) + 1
-    height, width = frame.shape[:2]
-    x0, x1 = max(0, int(mark.x) - reach), min(width, int(mark.x) + reach + 2)
-    y0, y1 = max(0, int(mark.y) - reach), min(height, int(mark.y) + reach + 2)
+    x, y = mark.x - origin[0], mark.y - origin[1]
+    x0, x1 = max(0, int(x) - reach), min(shape[1], int(x) + reach + 2)
+    y0, y1 = max(0, int(y) - reach), min(shape[0], int(y) + reach + 2)
     if x1 <= x0 or y1 <= y0:
         return None
     ys, xs = np.ogrid[y0:y1, x0:x1]
-    return luminance(frame[y0:y1, x0:x1]), np.hypot(xs - mark.x, ys - mark.y)
+    distance = np.hypot(xs - x, ys - y)
+    core = distance <= max(CORE * mark.radius, 0.75)
+    ring = (distance >= RING[0] * mark.radius + RING_PX[0]) & (distance <= RING[1] * mark.radius + RING_PX[1])
+    return (slice(y0, y1), slice(x0, x1)), core, ring
 
 
 def contrast(frame: np.ndarray, mark: Mark) -> float:
     """The mark's contrast in `frame` (full resolution, sRGB): ln(ring's median light / core's mean light)."""
-    window = _window(frame, mark)
-    if window is None:
+    around = _around(frame.shape, mark)
+    if around is None:
         return 0.0
-    light, distance = window
-    core = light[distance <= max(CORE * mark.radius, 0.75)]
-    ring = light[(distance >= RING[0] * mark.radius + RING_PX[0]) & (distance <= RING[1] * mark.radius + RING_PX[1])]
-    if core.size == 0 or ring.size == 0:
+    window, core, ring = around
+    light = luminance(frame[window])
+    if not core.any() or not ring.any():
         return 0.0
-    return float(np.log(max(float(np.median(ring)), 1e-5) / max(float(core.mean()), 1e-5)))
+    return float(np.log(max(float(np.median(light[ring])), 1e-5) / max(float(light[core].mean()), 1e-5)))
+
+
+def _ring_on_skin(trusted: np.ndarray, box: tuple[int, int, int, int], mark: Mark) -> float:
+    """Share of the mark's ring on `trusted` skin (bool over `box` of the frame)."""
+    around = _around(trusted.shape, mark, (box[0], box[1]))
+    if around is None:
+        return 0.0
+    window, _, ring = around
+    return float(trusted[window][ring].mean()) if ring.any() else 0.0
 
 
 def find(original: np.ndarray, box: tuple[int, int, int, int], skin: np.ndarray,
@@ -109,6 +129,7 @@ def find(original: np.ndarray, box: tuple[int, int, int, int], skin: np.ndarray,
     pad = int(np.ceil(2 * RADII[1] * work_iod)) + 2
     height, width = depth.shape
     claimed = np.zeros(depth.shape, bool)
+    trusted = skin & (depth_inside(skin, interocular) > EDGE_TRUST)
     found = []
     for y, x in sorted(zip(ys, xs), key=lambda at: -depth[at]):
         if claimed[y, x]:
@@ -128,25 +149,21 @@ def find(original: np.ndarray, box: tuple[int, int, int, int], skin: np.ndarray,
                 continue
         cx, cy = columns.mean() + wx0, rows.mean() + wy0
         mark = Mark(x0 + (cx + 0.5) * fx - 0.5, y0 + (cy + 0.5) * fy - 0.5, max(radius * np.sqrt(fx * fy), 0.75), 0.0)
-        if _pigment(original, mark):
+        if _ring_on_skin(trusted, box, mark) >= RING_SKIN and _pigment(original, mark):
             found.append(Mark(mark.x, mark.y, mark.radius, contrast(original, mark)))
     return [mark for mark in found if mark.contrast >= DARKER]
 
 
 def _pigment(frame: np.ndarray, mark: Mark) -> bool:
     """Whether the mark darkens red at least PIGMENT times as much as luminance (pigment, not blood)."""
-    reach = int(np.ceil(RING[1] * mark.radius + RING_PX[1])) + 1
-    height, width = frame.shape[:2]
-    x0, x1 = max(0, int(mark.x) - reach), min(width, int(mark.x) + reach + 2)
-    y0, y1 = max(0, int(mark.y) - reach), min(height, int(mark.y) + reach + 2)
-    ys, xs = np.ogrid[y0:y1, x0:x1]
-    distance = np.hypot(xs - mark.x, ys - mark.y)
-    linear = to_linear(frame[y0:y1, x0:x1])
-    core = linear[distance <= max(CORE * mark.radius, 0.75)]
-    ring = linear[(distance >= RING[0] * mark.radius + RING_PX[0]) & (distance <= RING[1] * mark.radius + RING_PX[1])]
-    if core.size == 0 or ring.size == 0:
+    around = _around(frame.shape, mark)
+    if around is None:
         return False
-    density = np.log(np.maximum(np.median(ring, axis=0), 1e-5) / np.maximum(core.mean(axis=0), 1e-5))
+    window, core, ring = around
+    linear = to_linear(frame[window])
+    if not core.any() or not ring.any():
+        return False
+    density = np.log(np.maximum(np.median(linear[ring], axis=0), 1e-5) / np.maximum(linear[core].mean(axis=0), 1e-5))
     light = float(density @ np.array([0.2126, 0.7152, 0.0722]))
     return light > 0 and float(density[0]) >= PIGMENT * light
 

@@ -14,6 +14,7 @@ import pytest
 from retouch.color import delta_e, to_lab
 from retouch.edits import skin
 from retouch.face import analyse
+from retouch.face.outline import depth_inside
 from retouch.photo import Faces
 from retouch.pipeline import blend
 
@@ -129,7 +130,7 @@ def test_the_faces_outline_keeps_its_shading(name):
     result = blend(photo.pixels, skin.apply(photo, faces, skin.Params()), skin.STRENGTH.default)
     x0, y0, x1, y1 = face.box
     weights = face.regions["skin"].crop(face.box)
-    outer = (weights > 0.5) & (skin.depth_inside(weights, face.interocular) < 0.15)
+    outer = (weights > 0.5) & (depth_inside(weights, face.interocular) < 0.15)
     differences = delta_e(to_lab(photo.pixels[y0:y1, x0:x1][outer]), to_lab(result[y0:y1, x0:x1][outer]))
     print(f"{name}: outer band ({outer.sum()} px) mean dE {differences.mean():.3f}, "
           f"p95 {np.percentile(differences, 95):.3f}")
@@ -145,9 +146,9 @@ def test_depth_inside_measures_from_the_outline_not_the_features_holes():
     yy, xx = np.mgrid[:size, :size]
     disc = ((xx - 50) ** 2 + (yy - 50) ** 2 <= 40 ** 2).astype(np.float32)
     disc[45:55, 30:40] = 0.0                              # a feature's hole
-    depth = skin.depth_inside(disc, 10.0)
+    depth = depth_inside(disc, 10.0)
     assert depth[50, 50] == pytest.approx(4.0, abs=0.15)  # 40 px from the rim = 4 inter-ocular distances
     assert depth[50, 41] > 2.0                            # beside the hole: deep inside all the same
     assert depth[50, 11] < 0.2                            # beside the rim
     cut = disc[:, :60]                                    # the face cut by the photo's right edge
-    assert skin.depth_inside(cut, 10.0)[50, 59] > 2.0
+    assert depth_inside(cut, 10.0)[50, 59] > 2.0

@@ -96,3 +96,26 @@ def test_the_measure_is_in_the_table_and_every_builtin_budget_keeps_every_mark()
     assert entry.scope == "face" and entry.better == "higher" and entry.prepare is marks.prepare
     for name in presets.builtin_names():
         assert presets.load(name).budget.limits["marks"] == 1.0
+
+
+@pytest.mark.parametrize("name, pockets", [
+    ("grace_hopper", [(189, 271), (197, 296), (289, 330), (189, 194)]),   # beside her hair, chin, frame tip
+    ("biden", [(627, 478), (515, 462)]),                                  # the mouth corners
+])
+def test_dark_pockets_where_skin_meets_something_darker_are_not_marks(name, pockets):
+    """The skin region reaches the hairline, the face's sides and the chin; where skin meets hair, a
+    frame's tip, a mouth corner or the chin's shadow, the dark pocket beside it is no mark (its ring is
+    not skin), so an edit that touches the region's edge is not backed off for 'losing' it."""
+    found = found_on(name, portraits.photo(name).pixels)
+    print(name, [m.describe() for m in found])
+    assert not [p for p in pockets if near(found, *p, 6)]
+    assert found                                        # the real marks inside the face are still there
+
+
+def test_a_mole_deep_in_the_skin_beside_a_feature_is_still_a_mark():
+    """Obama's mole beside the nostril: its ring is all skin, however close the nostril's hole."""
+    found = found_on("obama", portraits.photo("obama").pixels)
+    mole = min(found, key=lambda m: np.hypot(m.x - portraits.OBAMA_MOLE[0], m.y - portraits.OBAMA_MOLE[1]))
+    face = portraits.faces("obama").items[0]
+    skin = face.regions["skin"].crop(face.box) > 0.5
+    assert marks._ring_on_skin(skin, face.box, mole) >= marks.RING_SKIN

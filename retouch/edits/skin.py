@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..color import moved_in_lab, to_lab
+from ..face.outline import depth_inside
 from ..resample import shrink, upsample
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
@@ -60,23 +60,6 @@ EDGE_FADE = 0.2
 
 STRENGTH = Param(0.5, 0.0, 1.0, 0.7, "share of the blotchiness removed; hard max 0.7 so at least 30% of the "
                  "skin's tone variation always remains and skin never looks airbrushed")
-
-
-def depth_inside(skin: np.ndarray, interocular: float) -> np.ndarray:
-    """Per pixel (HxW), the distance in inter-ocular distances to the skin region's outer edge.
-
-    The outer edge is where the skin meets what lies around the face (non-skin connected to the crop's
-    border: hair, background, neck shadow, a beard reaching the outline); the holes the features leave
-    (eyes, brows, lips, nostrils, small gaps) are inside the face and are not its edge. The crop's border
-    itself is not an edge either (a face cut by the photo's edge goes on beyond it)."""
-    outside = (skin <= SKIN_CORE).astype(np.uint8)
-    _, labels = cv2.connectedComponents(outside, connectivity=4)
-    rim = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    beyond = np.isin(labels, rim[rim > 0])
-    if not beyond.any():
-        return np.full(skin.shape, np.inf, np.float32)
-    distance = cv2.distanceTransform((~beyond).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
-    return distance / np.float32(max(interocular, 1e-6))
 
 
 def evenness_weight(mid: np.ndarray, skin: np.ndarray, depth: np.ndarray, *, reach: float,
