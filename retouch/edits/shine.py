@@ -53,6 +53,8 @@ STRENGTH = Param(1.0, 0.0, 1.0, 1.0, "share of the shine reduction applied; even
                  "highlight's excess lightness (amount's hard max)")
 
 TEXTURE_SIZE = 0.03        # inter-ocular distances: finer detail (pores) is texture, never changed
+MARGIN = 0.25              # inter-ocular distances around the face box: the skin lies inside it, and the
+                           # blurs, normalised over skin, need no more than a little context past it
 WORK_INTEROCULAR = 120.0   # px: the field is worked out with the face at most this big
 OFFSET_REACH = 0.1         # inter-ocular distances: the skin's own colour offset is read this close
 SPREAD = 0.03              # inter-ocular distances: the found weight's spread over a highlight's rim
@@ -146,7 +148,7 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
         cv2.copyTo(rgb, (mask <= 0).view(np.uint8), edited)
         return edited, mask
 
-    return each_face(photo, faces, 2.0 * params.reach, work)
+    return each_face(photo, faces, MARGIN, work)
 
 
 register(Edit("shine", Params, apply, STRENGTH, True,

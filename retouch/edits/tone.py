@@ -44,6 +44,8 @@ STRENGTH = Param(0.6, 0.0, 1.0, 1.0, "share of the evening applied (amount alrea
                  "skin's colour variation)")
 
 TEXTURE_SIZE = 0.04        # inter-ocular distances: finer colour detail (freckles, pores) is kept
+MARGIN = 0.25              # inter-ocular distances around the face box: the skin lies inside it, and the
+                           # blurs, normalised over skin, need no more than a little context past it
 WORK_INTEROCULAR = 120.0   # px: the change is worked out with the face at most this big
 _WHITE_OFFSET = 16.0       # L* + 16 is proportional to the cube root of luminance (above the toe)
 
@@ -78,7 +80,7 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
         cv2.copyTo(rgb, (mask <= 0).view(np.uint8), edited)
         return edited, mask
 
-    return each_face(photo, faces, 2.0 * params.size, work)
+    return each_face(photo, faces, MARGIN, work)
 
 
 register(Edit("tone", Params, apply, STRENGTH, True,
