@@ -109,7 +109,8 @@ def test_full_resolution_uses_the_strengths_the_guard_applied():
     states, spots = initial(base)
     spots.toggle("heal", 200.0, 100.0, 4.0)
     full = build_preset(base, states, spots)
-    assert [step.edit for step in full.steps] == ["blemish", "skin", "light"]
+    assert [step.edit for step in full.steps] == [step.edit for step in base.steps]
+    assert [step.edit for step in full.steps][:3] == ["blemish", "skin", "light"]   # reported below
     reports = [StepReport(step.edit, step.strength, applied, "applied" if applied else "dropped")
                for step, applied in zip(full.steps, [0.6, 0.0, 0.25])]
     applied = as_applied(full, reports)
