@@ -39,12 +39,12 @@ from typing import Any, Mapping, NamedTuple
 import cv2
 import numpy as np
 
-from ..color import to_lab, to_linear
+from ..color import from_lab, to_lab, to_linear
 from ..resample import shrink
 from ..params import Param, ParamError, declarations, param, points, settings
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._healing import Footprint, disc, heal, semi_major
+from ._healing import Footprint, disc, heal, semi_major, tone_fill
 from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread
 
 # All sizes in inter-ocular distances unless named _PX.
@@ -470,9 +470,11 @@ def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
     for mark, judgement, action in decided:
         if action.startswith("kept") and mark.shape != "line" and not judgement.temporary:
             mark.footprint.paint(kept)
-    spots, shares = [], []
+    spots, lighter = [], []
     for mark, judgement, action in decided:
-        if action not in ("healed", "healed by choice", "lightened"):
+        if action == "lightened":
+            lighter.append(mark.footprint)
+        if action not in ("healed", "healed by choice"):
             continue
         hole = mark.footprint
         if judgement.temporary and action == "healed":
@@ -480,17 +482,50 @@ def heal_face(rgb: np.ndarray, skin: np.ndarray, face: Face, box: Box, params: P
             if faded.hole().within(~kept):      # a fading spot's wider hole may not swallow a kept mark
                 hole = faded
         spots.append(hole)
-        shares.append(params.lighten_marks if action == "lightened" else 1.0)
     height, width = skin.shape
     for x, y, radius in params.spots:
         if radius <= largest and 0 <= x - origin[0] < width and 0 <= y - origin[1] < height:
             spots.append(disc(x - origin[0], y - origin[1], radius))
-            shares.append(1.0)
             record.append({"x": x, "y": y, "radius": radius, "class": "chosen", "kind": "spot drawn by hand",
                            "confidence": 1.0, "action": "healed by choice"})
-    if not spots:
+    if not spots and not lighter:
         return None
-    return heal(rgb, skin, spots, texture=max(0.7, TEXTURE_SIZE * interocular), shares=shares)
+    texture = max(0.7, TEXTURE_SIZE * interocular)
+    pixels, mask = heal(rgb, skin, spots, texture=texture) if spots else (rgb, np.zeros(skin.shape, np.float32))
+    if lighter:
+        pixels, lightened = lighten(pixels, lighter, params.lighten_marks)
+        mask = np.maximum(mask, lightened)
+    return pixels, mask
+
+
+def lighten(rgb: np.ndarray, marks: list[Footprint], share: float) -> tuple[np.ndarray, np.ndarray]:
+    """`rgb` with each mark's difference from the skin around it reduced by exactly `share`, and the soft
+    mask of the pixels changed.
+
+    The skin under a mark is the tone fill of its hole (biharmonic interpolation from the skin around it,
+    every mark's hole left out); in CIELAB, each pixel of the hole keeps (1 - share) of its difference
+    from that fill. A lightened mole is the same mole, fainter (its own texture with it), whatever the
+    skin around it: what is removed never depends on a texture borrowed from elsewhere, so
+    `lighten_marks`'s hard maximum bounds what actually happens."""
+    holes = [mark.hole() for mark in marks]
+    lightened, mask = rgb.astype(np.float32, copy=True), np.zeros(rgb.shape[:2], np.float32)
+    height, width = mask.shape
+    for hole in holes:
+        pad = int(np.ceil(4 * semi_major(hole.mask))) + 3
+        window = (slice(max(0, hole.y - pad), min(height, hole.y + hole.mask.shape[0] + pad)),
+                  slice(max(0, hole.x - pad), min(width, hole.x + hole.mask.shape[1] + pad)))
+        origin = (window[0].start, window[1].start)
+        taken, inside = np.zeros(mask[window].shape, bool), np.zeros(mask[window].shape, bool)
+        for other in holes:
+            other.paint(taken, origin)
+        hole.paint(inside, origin)
+        lab = to_lab(rgb[window])
+        skin_under = tone_fill(lab.astype(np.float64), taken, inside)[inside]
+        kept = skin_under + (1.0 - share) * (lab[inside] - skin_under)
+        lightened[window][inside] = from_lab(kept.astype(np.float32))
+        soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
+        mask[window] = np.maximum(mask[window], soft)
+    return lightened, mask
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
