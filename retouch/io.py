@@ -379,6 +379,16 @@ def output_format(path: str | os.PathLike, format: str | None = None) -> str:
     return kind
 
 
+def dropped(photo: Photo, path: str | os.PathLike) -> list[str]:
+    """What writing `photo` to `path` (its format from the suffix) would lose: "16-bit depth" where the format
+    holds 8 bits (JPEG, WebP), "transparency" where it holds no alpha (JPEG) and some pixel is not opaque."""
+    kind = output_format(path)
+    lost = ["16-bit depth"] if photo.bit_depth == 16 and kind in ("JPEG", "WEBP") else []
+    if kind == "JPEG" and photo.alpha is not None and float(photo.alpha.min()) < 1.0:
+        lost.append("transparency")
+    return lost
+
+
 def write(photo: Photo, path: str | os.PathLike, *, format: str | None = None, quality: int = 92,
           bit_depth: int | None = None, xmp: bytes | str | None = None,
           allow_overwrite: bool = False, stage: "Stage | None" = None) -> Path:

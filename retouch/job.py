@@ -12,7 +12,7 @@ from . import files, outputs, provenance, record
 from .budget import Budget
 from .credentials import Credentials
 from .exif import upright_exif
-from .io import PhotoError, read
+from .io import PhotoError, dropped, output_format, read
 from .staging import check_folder, sha256_file
 from .measure import measure, reference, verdict, worst
 from .photo import Photo
@@ -23,7 +23,8 @@ MIN_SIDE = 32     # pixels: face analysis and the person matte need room (10-20 
 
 
 class NoFaceError(PhotoError):
-    """A preset that only edits faces met a photo with none: nothing would be retouched."""
+    """A preset that only edits faces met a photo with none, and the caller leaves such a file as it is
+    (Edit-In, retouching in place); retouch_file passes it through instead."""
 
 
 class OutputConflict(FileExistsError):
@@ -57,7 +58,7 @@ def _input_sha256(source: Path) -> str:
 
 def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, quality: int | None = None,
                  overwrite: bool = False, progress: Callable[[str, int, int], None] | None = None,
-                 max_pixels: int | None = None, require_face: bool = False, resume: bool = False,
+                 max_pixels: int | None = None, resume: bool = False,
                  aside: Path | None = None, sign: Credentials | bool = True) -> Outcome:
     """Retouch `source` into `target` (format from its suffix) and write the record beside it, as one unit
     (outputs.write).
@@ -67,10 +68,12 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     or our own output of this photo whose write was cut short, is written; with `resume` (a batch), our
     output of this photo and preset is kept as it is (skipped) and our output of this photo with another
     preset is redone. Anything else raises OutputConflict unless `overwrite`; with `aside`, what is then
-    replaced is moved there first. With `require_face`, a photo without a face raises NoFaceError before
-    anything is written. The output is signed with Content Credentials (provenance): `sign` True means
-    with the studio's identity when one is set up (a broken one raises CredentialsError before any work),
-    False leaves it unsigned, or it is the identity to sign with.
+    replaced is moved there first. A photo without a face is passed through with the steps that need none
+    (its record says so). Where the output's format cannot hold the source's 16 bits or transparency, the
+    record's output names what was dropped (output.dropped) and a warning says so. The output is signed
+    with Content Credentials (provenance): `sign` True means with the studio's identity when one is set up
+    (a broken one raises CredentialsError before any work), False leaves it unsigned, or it is the identity
+    to sign with.
     """
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
@@ -91,12 +94,12 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
     check_size(photo)
     upright_exif(photo)              # a malformed EXIF block is refused now, not after the work
     result = retouch(photo, preset, progress=progress, in_place=True)    # its original pixels are not read again
-    if require_face and not len(result.faces):
-        raise NoFaceError(f"{source}: no face found")
     done = result.as_dict()
-    done["warnings"] = [*photo.notes, *done["warnings"]]
+    lost = dropped(photo, target)
+    done["warnings"] = [*photo.notes, *done["warnings"], *([_dropped_words(lost, target)] if lost else [])]
     entry = record.build(done, input_path=source, input_sha256=input_sha, output_path=target,
                          preset_summary=preset.summary())
+    entry["output"]["dropped"] = lost
     entry, signing = provenance.prepare(identity, entry, source, target)
     moved: tuple[Path, ...] = ()
     if existing.state == "conflict" and aside is not None:
@@ -105,6 +108,11 @@ def retouch_file(source: str | Path, target: str | Path, preset: Preset, *, qual
                                      quality=quality or preset.output.quality,
                                      previous=None if moved else existing.sha256, sign=signing)
     return Outcome(target, entry, json_path, result, moved=moved)
+
+
+def _dropped_words(lost: list[str], target: Path) -> str:
+    return (f"the source's {' and '.join(lost)} dropped: a {output_format(target)} output cannot hold "
+            f"{'them' if len(lost) > 1 else 'it'} (output format \"same\" keeps the source's)")
 
 
 def compare_files(original: str | Path, retouched: str | Path, budget: Budget) -> dict:

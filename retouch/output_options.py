@@ -16,6 +16,7 @@ FORMATS = ("jpeg", "tiff", "png", "same")
 class Output:
     """How results are written."""
 
-    format: str = choice("jpeg", FORMATS, doc="file format of the outputs (same: the input's own)")
+    format: str = choice("same", FORMATS, doc="file format of the outputs (same: the input's own, with its bit "
+                         "depth and alpha; RAW becomes a 16-bit TIFF)")
     quality: int = param(92, 1, 100, doc="JPEG quality", kind=int)
     suffix: str = ""

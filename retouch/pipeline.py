@@ -368,7 +368,7 @@ class Chain:
         measured = [report.metrics for report in self.reports if report.metrics]
         metrics = (measured[-1] if measured else {} if ref is None else
                    measure(ref, canvas.pixels, touched=canvas.touched, changed_box=canvas.dirty))
-        warnings = [] if len(faces) else ["no face found: face edits skipped"]
+        warnings = [] if len(faces) else ["no face found: no face edits"]
         warnings += [f"{report.edit} skipped: {report.note}" for report in self.reports
                      if report.status == "skipped" and report.note not in QUIET_SKIPS]
         return Result(canvas.pixels, self.reports, metrics, warnings, faces, preset)

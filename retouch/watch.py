@@ -234,12 +234,11 @@ class Shoot:
                     continue
                 self.names[relative] = name
                 taken.add(str(name).lower())
-        face_only = batch.needs_a_face(self.preset)
         for relative, stat in chosen:
             if relative in self.names:
                 name = self.names[relative]
                 tasks.append(Frame(str(relative), str(name), str(self.session / relative), str(self.out_dir / name),
-                                   self.preset, face_only, sign=self.sign, seen=stat))
+                                   self.preset, sign=self.sign, seen=stat))
                 self.handled[relative] = stat
         return tasks, refused
 

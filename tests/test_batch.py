@@ -32,14 +32,16 @@ REPO = Path(__file__).resolve().parent.parent
 PRESET = REPO / "presets" / "natural.toml"       # by path: the same file `--preset natural` names
 
 FACES = ("astronaut.jpg", "grace_hopper.jpg", "hopper_raw.dng", "astronaut16.tif", "hopper_gray.jpg",
-         "astronaut_cmyk.jpg", "hopper_rotated.jpg", "sub/hopper.png")
-BROKEN = ("coffee.jpg", "truncated.jpg", "empty.jpg", "notes.jpg")
+         "astronaut_cmyk.jpg", "hopper_rotated.jpg", "sub/hopper.png", "cutout.png")
+NO_FACE = ("coffee.jpg",)
+BROKEN = ("truncated.jpg", "empty.jpg", "notes.jpg")
+ALL = FACES + NO_FACE + BROKEN
 
 
 def write_session(folder: Path) -> Path:
     """Every kind of file a session holds: portraits as JPEG, DNG, 16-bit TIFF, grayscale, CMYK, an
-    EXIF-rotated JPEG and a PNG in a subfolder; a photo without a face; a truncated JPEG, an empty file
-    and a text file named .jpg; and files discovery must leave alone."""
+    EXIF-rotated JPEG, a PNG in a subfolder and an RGBA cut-out PNG; a photo without a face; a truncated
+    JPEG, an empty file and a text file named .jpg; and files discovery must leave alone."""
     folder.mkdir(parents=True, exist_ok=True)
     astronaut, hopper = samples.astronaut_rgb(), samples.grace_hopper_rgb()
     Image.fromarray(astronaut).save(folder / "astronaut.jpg", quality=92)
@@ -53,6 +55,7 @@ def write_session(folder: Path) -> Path:
     Image.fromarray(np.ascontiguousarray(np.rot90(hopper))).save(folder / "hopper_rotated.jpg", exif=exif)
     (folder / "sub").mkdir(exist_ok=True)
     Image.fromarray(hopper).save(folder / "sub" / "hopper.png")
+    Image.fromarray(cutout(astronaut)).save(folder / "cutout.png")
     Image.fromarray(data.coffee()).save(folder / "coffee.jpg", quality=92)
     whole = (folder / "astronaut.jpg").read_bytes()
     (folder / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
@@ -62,6 +65,13 @@ def write_session(folder: Path) -> Path:
     (folder / "astronaut.jpg.retouch.json").write_text("{}")
     (folder / "readme.txt").write_text("session notes\n")
     return folder
+
+
+def cutout(rgb: np.ndarray) -> np.ndarray:
+    """`rgb` as an RGBA cut-out: opaque in the middle, transparent along the left and right edges."""
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[:, :40] = alpha[:, -40:] = 0
+    return np.dstack([rgb, alpha])
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -111,7 +121,7 @@ def rows_by_file(report: dict) -> dict[str, dict]:
 def test_discovery_finds_photos_by_suffix_and_skips_hidden_and_sidecars(session):
     folder, _ = session
     found = [str(p) for p in batch.discover(folder, recursive=True)]
-    assert found == sorted(FACES + BROKEN)
+    assert found == sorted(ALL)
     assert "sub/hopper.png" not in map(str, batch.discover(folder))
 
 
@@ -120,7 +130,7 @@ def test_discovery_finds_photos_by_suffix_and_skips_hidden_and_sidecars(session)
     ("IMG_1.NEF", "same", "IMG_1.tif"),
     ("IMG_1.png", "same", "IMG_1.png"),
     ("IMG_1.jpeg", "same", "IMG_1.jpg"),
-    ("IMG_1.webp", "same", "IMG_1.jpg"),
+    ("IMG_1.webp", "same", "IMG_1.webp"),
     ("IMG_1.tif", "png", "IMG_1.png"),
 ])
 def test_output_name_follows_format(source, fmt, expected):
@@ -170,7 +180,8 @@ def test_dry_run_lists_and_writes_nothing(session, tmp_path):
 def test_exit_code_and_summary(first_run):
     _, result, _ = first_run
     assert result.exit_code == 1                    # some files failed
-    assert f"{len(FACES) + len(BROKEN)} photos: {len(FACES)} done" in result.output
+    assert f"{len(ALL)} photos: {len(FACES)} done, 1 no face" in result.output
+    assert "lost what" not in result.output         # the default format ("same") drops nothing
     assert "check these first" in result.output
     for name in BROKEN:
         assert f"failed: {name}:" in result.output   # one line per failure, as it happens
@@ -183,7 +194,8 @@ def test_every_portrait_is_retouched_with_a_record(first_run, session):
         row = rows[name]
         assert row["status"] == "done", row
         output = out / row["output"]
-        assert output.suffix == ".jpg" and output.stem == PurePosixPath(name).stem
+        assert output.suffix == batch.output_suffix(PurePosixPath(name).suffix, "same")
+        assert output.stem == PurePosixPath(name).stem
         assert output.parent == (out / name).parent                 # folder structure kept
         entry = record.read(output)
         assert entry["input"]["sha256"] == session[1][name]
@@ -192,17 +204,33 @@ def test_every_portrait_is_retouched_with_a_record(first_run, session):
         assert row["steps"] and all(0 <= s["applied"] <= s["requested"] for s in row["steps"])
 
 
-def test_orientation_and_bit_depth_reach_the_output(first_run):
-    out, _, _ = first_run
+def test_orientation_bit_depth_and_alpha_reach_the_output(first_run, session):
+    """Nothing downgraded by default: 16-bit TIFF and RAW become 16-bit TIFFs, the cut-out keeps its alpha."""
+    out, _, report = first_run
     with Image.open(out / "hopper_rotated.jpg") as image:
         assert image.size == (512, 600)             # upright: the EXIF turn applied
-    with Image.open(out / "hopper_raw.jpg") as image:
-        assert image.size == (512, 600)
+    for name in ("hopper_raw.tif", "astronaut16.tif"):
+        written = tifffile.imread(out / name)
+        assert written.dtype == np.uint16 and written.shape[2] == 3
+    assert tifffile.imread(out / "hopper_raw.tif").shape[:2] == (600, 512)
+    with Image.open(out / "cutout.png") as image, Image.open(session[0] / "cutout.png") as source:
+        assert image.mode == "RGBA"
+        assert np.array_equal(np.asarray(image)[..., 3], np.asarray(source)[..., 3])
+    assert not any(row["dropped"] for row in report["files"])
+
+
+def test_a_photo_without_a_face_is_passed_through(first_run, session):
+    """Not a failure: written unchanged (no step needs no face in this preset), its record says why."""
+    out, _, report = first_run
+    row = rows_by_file(report)["coffee.jpg"]
+    assert row["status"] == "no face" and row["output"] == "coffee.jpg" and row["faces"] == 0
+    assert "no face found: no face edits" in record.read(out / "coffee.jpg")["warnings"]
+    with Image.open(out / "coffee.jpg") as after, Image.open(session[0] / "coffee.jpg") as before:
+        assert np.abs(np.asarray(after, np.float32) - np.asarray(before, np.float32)).mean() < 1.5   # re-encoded only
 
 
 @pytest.mark.parametrize("name, reason", [
-    ("coffee.jpg", "no face found"), ("truncated.jpg", "truncated.jpg"), ("empty.jpg", "empty"),
-    ("notes.jpg", "notes.jpg")])
+    ("truncated.jpg", "truncated.jpg"), ("empty.jpg", "empty"), ("notes.jpg", "notes.jpg")])
 def test_broken_files_fail_with_a_reason_and_leave_no_output(first_run, name, reason):
     out, _, report = first_run
     row = rows_by_file(report)[name]
@@ -214,9 +242,9 @@ def test_broken_files_fail_with_a_reason_and_leave_no_output(first_run, name, re
 def test_report_json_and_csv_agree_sorted_by_path(first_run):
     out, _, report = first_run
     files = [row["file"] for row in report["files"]]
-    assert files == sorted(FACES + BROKEN)
-    assert report["counts"] == {"done": len(FACES), "skipped": 0, "failed": len(BROKEN),
-                                "total": len(FACES) + len(BROKEN)}
+    assert files == sorted(ALL)
+    assert report["counts"] == {"done": len(FACES), "no face": len(NO_FACE), "skipped": 0, "failed": len(BROKEN),
+                                "total": len(ALL)}
     with open(out / "report.csv", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert [(r["file"], r["status"]) for r in table] == [(r["file"], r["status"]) for r in report["files"]]
@@ -233,7 +261,7 @@ def test_second_run_skips_everything_done(first_run, session):
     result = cli(folder, out, "--recursive", "--workers", "2")
     report = json.loads((out / "report.json").read_text())
     assert result.exit_code == 1
-    assert {r["file"] for r in report["files"] if r["status"] == "skipped"} == set(FACES)
+    assert {r["file"] for r in report["files"] if r["status"] == "skipped"} == set(FACES + NO_FACE)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jpg")} == stamps
     assert rows_by_file(report)["astronaut.jpg"]["steps"] == rows_by_file(first_run[2])["astronaut.jpg"]["steps"]
 
@@ -242,6 +270,26 @@ def test_inputs_untouched_and_nothing_written_into_the_session(first_run, sessio
     folder, before = session
     complete_outputs(first_run[0])
     assert fingerprint(folder) == before
+
+
+def test_a_chosen_format_that_drops_depth_or_alpha_says_so_once(session, tmp_path):
+    """--format jpeg on a 16-bit TIFF and an RGBA cut-out: both written, the summary says so in one line,
+    each record names what was dropped."""
+    folder = tmp_path / "masters"
+    folder.mkdir()
+    for name in ("astronaut16.tif", "cutout.png", "astronaut.jpg"):
+        shutil.copy(session[0] / name, folder / name)
+    out = tmp_path / "out"
+    result = cli(folder, out, "--format", "jpeg", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    lost = [line for line in result.output.splitlines() if "lost what" in line]
+    assert lost == ['2 outputs lost what their format cannot hold: 16-bit depth (1), transparency (1); '
+                    'output format "same" keeps it (each record\'s warnings name it)']
+    expected = {"astronaut16.jpg": ["16-bit depth"], "cutout.jpg": ["transparency"], "astronaut.jpg": []}
+    for name, dropped in expected.items():
+        entry = record.read(out / name)
+        assert entry["output"]["dropped"] == dropped
+        assert any("dropped" in warning for warning in entry["warnings"]) == bool(dropped)
 
 
 # --- interruption ------------------------------------------------------------------------------------
@@ -298,7 +346,7 @@ def test_ctrl_c_then_kill_9_then_resume(session, tmp_path):
     result = cli(folder, out, "--workers", "1")
     report = json.loads((out / "report.json").read_text())
     assert result.exit_code == 0
-    assert report["counts"] == {"done": len(photos) - finished, "skipped": finished, "failed": 0,
+    assert report["counts"] == {"done": len(photos) - finished, "no face": 0, "skipped": finished, "failed": 0,
                                 "total": len(photos)}
     assert len(complete_outputs(out)) == len(photos)
     assert fingerprint(folder) == before

@@ -21,7 +21,8 @@ from ..presets import Preset
 from ..staging import check_folder, sha256_file
 
 FORMAT_SUFFIX = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
-_WRITABLE = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+_SAME = {".jpg": ".jpg", ".jpeg": ".jpg", ".jpe": ".jpg", ".png": ".png", ".tif": ".tif", ".tiff": ".tif",
+         ".webp": ".webp"}   # format "same": each writable input's own extension
 _SIDECAR_ENDINGS = (".retouch.json", ".xmp")
 
 
@@ -38,7 +39,6 @@ class Task:
     source: str          # absolute paths: workers on other machines need the same shared mount
     target: str
     preset: Preset
-    face_only: bool      # every step needs a face: a photo without one is a failure, not a copy
     overwrite: bool = False   # replace what is not ours to replace (moved into `aside` first)
     aside: str = ""           # absolute: where this run moves what it replaces
     sign: Credentials | bool = True   # Content Credentials: job.retouch_file's `sign`
@@ -75,14 +75,14 @@ def discover(session: Path, *, recursive: bool = False) -> list[PurePosixPath]:
 
 
 def output_suffix(source_suffix: str, fmt: str) -> str:
-    """The output's extension: the format's, or for "same" the input's where writable, TIFF for RAW
-    (16 bits kept), JPEG otherwise."""
+    """The output's extension: the format's, or for "same" the input's (JPEG, PNG, TIFF, WebP: bit depth and
+    alpha kept), TIFF for RAW (16 bits kept)."""
     source_suffix = source_suffix.lower()
     if fmt != "same":
         return FORMAT_SUFFIX[fmt]
     if source_suffix in RAW_SUFFIXES:
         return FORMAT_SUFFIX["tiff"]
-    return FORMAT_SUFFIX[_WRITABLE.get(source_suffix, "jpeg")]
+    return _SAME.get(source_suffix, FORMAT_SUFFIX["jpeg"])
 
 
 def output_names(files: Iterable[PurePosixPath], fmt: str, suffix: str) -> dict[PurePosixPath, PurePosixPath]:
@@ -129,7 +129,8 @@ def check_folders(session: Path, out_dir: Path) -> tuple[Path, Path]:
 
 
 def needs_a_face(preset: Preset) -> bool:
-    """Whether every step of `preset` needs a face (then a photo without one has nothing to retouch)."""
+    """Whether every step of `preset` needs a face (then a photo without one has nothing to retouch: Edit-In
+    leaves such a file as it is; a batch passes it through, see worker)."""
     from .. import edits
     return bool(preset.steps) and all(edits.get(step.edit).needs_face for step in preset.steps)
 
@@ -146,10 +147,9 @@ def plan(session: str | Path, out_dir: str | Path, preset: Preset, *, recursive:
         raise SessionError(f"format {fmt!r} is not one of jpeg, tiff, png, same")
     photos = discover(session, recursive=recursive)
     names = output_names(photos, fmt, preset.output.suffix)
-    face_only = needs_a_face(preset)
     replaced = out_dir / outputs.REPLACED / time.strftime("%Y%m%d-%H%M%S") if overwrite else None
     tasks = tuple(Task(str(file), str(names[file]), str(session / file), str(out_dir / names[file]), preset,
-                       face_only, overwrite, str(replaced / names[file].parent) if replaced else "", sign)
+                       overwrite, str(replaced / names[file].parent) if replaced else "", sign)
                   for file in photos)
     return Plan(session, out_dir, preset, tasks, replaced)
 

@@ -32,11 +32,13 @@ class Report:
     @property
     def counts(self) -> dict[str, int]:
         counts = Counter(row["status"] for row in self.rows)
-        return {status: counts[status] for status in ("done", "skipped", "failed")} | {"total": len(self.rows)}
+        return ({status: counts[status] for status in ("done", "no face", "skipped", "failed")}
+                | {"total": len(self.rows)})
 
     @property
     def exit_code(self) -> int:
-        """0 when every photo is done or was already done, 1 when any failed."""
+        """0 when every photo is done, passed through without a face, or was already done; 1 when any
+        failed."""
         return 1 if self.counts["failed"] else 0
 
     @property
@@ -87,10 +89,23 @@ def save(report: Report) -> tuple[Path, Path]:
     return json_path, csv_path
 
 
+def _dropped_lines(rows: list[dict]) -> list[str]:
+    """One line, where the chosen format dropped what some sources had (16-bit depth, transparency)."""
+    lost = Counter(what for row in rows for what in row.get("dropped") or [])
+    if not lost:
+        return []
+    outputs = sum(bool(row.get("dropped")) for row in rows)
+    what = ", ".join(f"{what} ({count})" for what, count in sorted(lost.items()))
+    return [f"{outputs} output{'s' if outputs != 1 else ''} lost what {'their' if outputs != 1 else 'its'} format "
+            f"cannot hold: {what}; output format \"same\" keeps it (each record's warnings name it)"]
+
+
 def summary_lines(report: Report) -> list[str]:
     """What the command prints at the end: counts, where the report is, the photographer's checklist."""
     counts = report.counts
-    lines = [f"{counts['total']} photos: {counts['done']} done, {counts['skipped']} already done, "
+    no_face = (f"{counts['no face']} no face (passed through without face edits), " if counts["no face"]
+               else "")
+    lines = [f"{counts['total']} photos: {counts['done']} done, {no_face}{counts['skipped']} already done, "
              f"{counts['failed']} failed",
              f"outputs: {report.out_dir}",
              f"report: not written ({report.unsaved})" if report.unsaved
@@ -99,6 +114,7 @@ def summary_lines(report: Report) -> list[str]:
     if moved:
         lines.append(f"{moved} earlier output{'s' if moved != 1 else ''} replaced: moved with "
                      f"{'their records' if moved != 1 else 'its record'} to {report.replaced} (recoverable)")
+    lines += _dropped_lines(report.rows)
     if report.checklist:
         lines.append("check these first (lowest identity similarity to the original):")
         lines += [f"  {item['file']}  identity {item['identity']:.3f}  ({item['why']})"

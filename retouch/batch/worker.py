@@ -29,7 +29,7 @@ class WorkerDied(Exception):
 
 
 def report_row(task: Task, status: str, *, reason: str = "", entry: dict | None = None, seconds: float = 0.0,
-         moved: tuple[Path, ...] = (), disk_full: bool = False) -> dict:
+               moved: tuple[Path, ...] = (), disk_full: bool = False) -> dict:
     """One line of the report: small, JSON-ready, the same whichever executor made it."""
     entry = entry or {}
     return {
@@ -41,20 +41,19 @@ def report_row(task: Task, status: str, *, reason: str = "", entry: dict | None 
                   for step in entry.get("steps", [])],
         "measures": entry.get("summary", {}),
         "warnings": entry.get("warnings", []),
+        "dropped": (entry.get("output") or {}).get("dropped", []),
         "description": entry.get("description", ""),
         "seconds": round(seconds, 3),
     }
 
 
 def _retouched(task: Task) -> dict:
-    """_row's keywords for one photo: status, entry, reason, what was moved aside, a full disk."""
-    from ..job import NoFaceError, OutputConflict, retouch_file
+    """report_row's keywords for one photo: status, entry, reason, what was moved aside, a full disk."""
+    from ..job import OutputConflict, retouch_file
     try:
-        outcome = retouch_file(task.source, task.target, task.preset, require_face=task.face_only, resume=True,
+        outcome = retouch_file(task.source, task.target, task.preset, resume=True,
                                overwrite=task.overwrite, aside=Path(task.aside) if task.aside else None,
                                sign=task.sign)
-    except NoFaceError:
-        return dict(status="failed", reason="no face found")
     except DiskFull as error:
         return dict(status="failed", reason=str(error), disk_full=True)
     except (PhotoError, OutputConflict) as error:
@@ -63,7 +62,8 @@ def _retouched(task: Task) -> dict:
         return dict(status="failed", reason=f"{task.source}: too large to retouch in this worker's memory")
     except Exception as error:   # a bug or an unreadable file must not stop the session: report it
         return dict(status="failed", reason=f"{task.source}: {type(error).__name__}: {error}")
-    return dict(status="skipped" if outcome.skipped else "done", entry=outcome.record, moved=outcome.moved)
+    status = "skipped" if outcome.skipped else "done" if outcome.record.get("faces") else "no face"
+    return dict(status=status, entry=outcome.record, moved=outcome.moved)
 
 
 def process(task: Task) -> dict:
