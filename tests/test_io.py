@@ -16,7 +16,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from retouch import samples
 from retouch.color import delta_e_rgb
-from retouch.io import PhotoError, SUPPORTED_SUFFIXES, read, unit_float, write, write_pixels
+from retouch.io import PhotoError, SUPPORTED_SUFFIXES, dropped, read, unit_float, write, write_pixels
 from retouch.resample import proxy_pixels
 from retouch.staging import sha256_file, write_bytes_atomic
 from retouch.photo import Photo
@@ -530,3 +530,14 @@ def test_supported_suffixes_cover_every_readable_format():
               ".raf", ".orf", ".rw2", ".pef", ".srw"}
     assert wanted <= SUPPORTED_SUFFIXES
     assert all(suffix == suffix.lower() and suffix.startswith(".") for suffix in SUPPORTED_SUFFIXES)
+
+
+@pytest.mark.parametrize("suffix, depth, alpha, lost", [
+    (".jpg", 16, None, ["16-bit depth"]), (".jpg", 8, 0.5, ["transparency"]),
+    (".jpg", 16, 0.5, ["16-bit depth", "transparency"]), (".jpg", 8, 1.0, []),     # an opaque alpha loses nothing
+    (".webp", 16, 0.5, ["16-bit depth"]), (".png", 16, 0.5, []), (".tif", 16, 0.5, []),
+])
+def test_dropped_names_what_a_format_cannot_hold(suffix, depth, alpha, lost):
+    pixels = np.zeros((4, 4, 3), np.float32)
+    photo = Photo(pixels, depth, alpha=None if alpha is None else np.full((4, 4), alpha, np.float32))
+    assert dropped(photo, f"out{suffix}") == lost
