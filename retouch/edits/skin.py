@@ -4,14 +4,15 @@ Each face's skin (CIELAB, all three channels, so red blotches even out as well a
 is split into three bands by normalised Gaussian blurs over the skin alone: fine (below `texture_size`:
 pores, fine hair), mid (blotches, up to `tone_size`) and low (overall tone and the face's broad
 shading). Only the mid band is reduced; the fine band is never touched, so skin keeps its texture and
-never turns to plastic, and the low band is kept, so skin is neither lightened nor darkened. The mid band
-is removed where its local amplitude is about the skin's own typical blotchiness, and kept where it is
-many times stronger (`edge_contrast`): there it is the shading that gives the nose, cheekbones, folds
+never turns to plastic, and the low band is kept, so skin is neither lightened nor darkened. The mid
+band is removed where its local amplitude is about the skin's own typical blotchiness, and kept where it
+is many times stronger (`edge_contrast`): there it is the shading that gives the nose, cheekbones, folds
 and jaw their shape. The skin region reaches the hairline, the face's sides, the jaw and the chin, where
 the face turns away from the light: that shading is form, not blotchiness, so the skin's typical
 blotchiness is judged on the inner skin only (JUDGED_INSET), and the smoothing fades to nothing across
-the region's outer band (EDGE_FADE), where the jawline and the face's outline live. Eyes, brows, lips, nostrils, hair and beard are outside the skin mask: they are
-never changed, and because every blur uses skin pixels only, their colour cannot bleed into the skin.
+the region's outer band (EDGE_FADE), where the jawline and the face's outline live. Eyes, brows, lips,
+nostrils, hair and beard are outside the skin mask: they are never changed, and because every blur uses
+skin pixels only, their colour cannot bleed into the skin.
 
 Bounds: strength's hard maximum is below 1, so some of the skin's tone variation always remains;
 `edge_contrast`'s hard maximum stops the face's own shading from being taken for blotchiness.
