@@ -16,7 +16,8 @@ best-matching neighbouring patch.
 `falloff` evens out uneven light on the backdrop: a quadratic surface fitted to the backdrop's log
 luminance, and a smooth gain field (linear light, R, G and B alike, so colour stays) taking `falloff` of
 its departure from the backdrop's median away, at most MAX_EV stops anywhere, fading in from the safety
-band's edge over another band.
+band's edge over FALLOFF_RAMP of the frame (a faster fade would draw the person's outline on the
+backdrop: the band keeps the old light).
 
 Bounds: `max_size`'s hard maximum (1% of the frame's long side) keeps props, stands and shadows out of
 reach; `band` cannot go below 1% of the long side; `falloff`'s hard maximum 0.6 keeps some of the
@@ -66,15 +67,14 @@ CROWD = 0.05                # ... and at most this share of them stands out too
 EDGE_PX = 3                 # px (working copy): specks this close to the frame's edge are left
 TEXTURE_PX = 1.0            # px (working copy): finer detail is the backdrop's grain, kept when healing
 MAX_EV = 0.5                # largest falloff gain or cut, in stops
+FALLOFF_RAMP = 0.15         # the gain fades in over this share of the long side past the safety band
 FIT_SAMPLES = 20_000        # backdrop pixels the falloff surface is fitted to, at most
 
 
-def clear_backdrop(person: np.ndarray, band: float) -> np.ndarray:
-    """0..1 over the frame of `person` (a matte at any scale): 1 on the backdrop farther than `band` px
-    from the person, rising from 0 at that distance to 1 one more band out (a float, for smooth use)."""
+def distance_to_person(person: np.ndarray) -> np.ndarray:
+    """Each pixel's distance (px) to the person of `person` (a matte at any scale, its soft edge included)."""
     outside = (person <= ALPHA_FLOOR).astype(np.uint8)
-    distance = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return smoothstep(distance, band, 2.0 * band)
+    return cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def speck_scores(lightness: np.ndarray, allowed: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +128,8 @@ def find_specks(lightness: np.ndarray, allowed: np.ndarray, *, reach: float, thr
 
 def falloff_gain(linear_luma: np.ndarray, weight: np.ndarray, amount: float) -> np.ndarray:
     """Stops (HxW) that take `amount` of the backdrop's smooth falloff away: a quadratic surface fitted
-    by least squares to the log luminance where `weight` is 1, its departure from its median there
-    scaled by -`amount`, capped at MAX_EV, and faded by `weight`."""
+    by least squares to the log luminance where `weight` (0..1, 0 on the person and its band) is 1, its
+    departure from its median there scaled by -`amount`, capped at MAX_EV, and faded by `weight`."""
     height, width = linear_luma.shape
     ys, xs = np.nonzero(weight >= 1.0)
     if xs.size < 6:
@@ -169,20 +169,22 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     (work, extent), (person, _) = shrink(pixels, small), shrink(faces.person, small)
     factor = (extent[0] / small[0], extent[1] / small[1])
-    allowed = clear_backdrop(person, params.band * long_side / factor[0])
-    if not np.any(allowed >= 1.0):
+    distance, band = distance_to_person(person), params.band * long_side / factor[0]
+    allowed = distance >= band
+    if not allowed.any():
         return Change.nothing(photo)
     threshold = THRESHOLDS[0] + params.sensitivity * (THRESHOLDS[1] - THRESHOLDS[0])
     reach = max(1.0, params.max_size * long_side / factor[0])
     specks = [speck.scaled(factor[1], factor[0])
-              for speck in find_specks(to_lab(work)[..., 0], allowed >= 1.0, reach=reach, threshold=threshold)]
+              for speck in find_specks(to_lab(work)[..., 0], allowed, reach=reach, threshold=threshold)]
     details = {"specks": [{"x": round(speck.x + speck.mask.shape[1] / 2, 1),
                            "y": round(speck.y + speck.mask.shape[0] / 2, 1),
                            "radius": round(semi_major(speck.mask), 1)} for speck in specks]}
 
     stops = None
     if params.falloff > 0:
-        stops = upsample(falloff_gain(luminance(work), allowed, params.falloff), factor, (0, 0), (width, height))
+        weight = smoothstep(distance, band, band + FALLOFF_RAMP * max(small))
+        stops = upsample(falloff_gain(luminance(work), weight, params.falloff), factor, (0, 0), (width, height))
         if not np.any(np.abs(stops) > 1e-3):
             stops = None
     if stops is not None:
@@ -200,7 +202,7 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
         return nothing
     if specks:
         x0, y0, x1, y1 = box
-        clean = upsample(allowed, factor, (x0, y0), (x1 - x0, y1 - y0)) >= 1.0 - 1e-5
+        clean = upsample(allowed.astype(np.float32), factor, (x0, y0), (x1 - x0, y1 - y0)) >= 1.0 - 1e-5
         local = [speck._replace(y=speck.y - y0, x=speck.x - x0) for speck in specks]
         out, healed = heal(out, clean.astype(np.float32), local, texture=TEXTURE_PX / scale)
         mask = np.maximum(mask, healed)
