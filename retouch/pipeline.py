@@ -394,7 +394,8 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     """Run every step of `preset` on `photo` (never modified) and return the Result.
 
     `faces` may be passed when the caller already analysed the photo (the GUI). The person matte is
-    computed only when a step works on the whole person (background): it is the costliest analysis. With
+    computed only when a step works on the whole person, and matted along the hair only when a step
+    needs that (background): it is the costliest analysis. With
     `guard=False` nothing is measured or backed off (used only to time the guard's cost). With
     `in_place=True` the caller hands over `photo`'s pixels (it is done with the original's: a file is
     being retouched into another), and they are retouched in their own buffer, sparing a full-frame copy:
@@ -406,7 +407,9 @@ def retouch(photo: Photo, preset: Preset, *, faces: Faces | None = None, guard: 
     """
     if faces is None:
         from .face import analyse
-        faces = analyse(photo, person=any(not edits.get(s.edit).needs_face for s in preset.steps))
+        used = [edits.get(step.edit) for step in preset.steps]
+        faces = analyse(photo, person=any(not edit.needs_face for edit in used),
+                        hair=any(edit.hair_edge for edit in used))
     ref = reference(photo.pixels, faces, released=chosen_heals(preset)) if guard else None
     start = (Canvas(photo.pixels, np.zeros(photo.pixels.shape[:2], np.float32)) if in_place
              else Canvas.of(photo.pixels))

@@ -55,7 +55,7 @@ def portrait_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def calls(monkeypatch):
     """How often each edit's function runs from now on (the registry's entries count their calls)."""
     counted = {}
-    for name, edit in list(edits.REGISTRY.items()):
+    for name, edit in edits.load_all().items():
         def counting(photo, faces, params, *, _apply=edit.apply, _name=name):
             counted[_name] = counted.get(_name, 0) + 1
             return _apply(photo, faces, params)

@@ -63,7 +63,9 @@ class Edit:
     """A registered edit and every fact about it, declared once in its own module.
 
     `words` are the plain words a client reads in records and the gallery ("blemishes removed");
-    `needs_face` says what it works on (faces, or the whole person: background work); `order` places it
+    `needs_face` says what it works on (faces, or the whole person: background work), and `hair_edge`
+    whether that person's matte must be exact along the hair (a replaced background shows every strand;
+    work kept a band away from the person does not need it, and is spared the matting); `order` places it
     in the pipeline's default order (lower first); `version` is its Params' version, stored in each
     record, and `migrate(version, values)` turns params saved by an older version into today's names."""
 
@@ -74,6 +76,7 @@ class Edit:
     needs_face: bool
     doc: str
     words: str = ""
+    hair_edge: bool = False
     order: int = 100
     version: int = 1
     migrate: Callable[[int, Mapping[str, Any]], dict[str, Any]] = _no_migration

@@ -236,6 +236,6 @@ def apply(photo: Photo, faces: Faces, params: Params) -> Change:
     return Change((0, 0, width, height), out, changed.astype(np.float32))
 
 
-register(Edit("background", Params, apply, STRENGTH, needs_face=False,
+register(Edit("background", Params, apply, STRENGTH, needs_face=False, hair_edge=True,
               doc="replace the background behind the person with a colour, a studio gradient or an image",
               words="background replaced", order=90))

@@ -10,6 +10,7 @@ matting helpers, the identity model) does not load mediapipe, and listing preset
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import TYPE_CHECKING
@@ -42,8 +43,10 @@ def detect_landmarks(pixels: np.ndarray, *, proxy_long_side: int = 1500) -> list
     return find_faces(pixels, proxy)
 
 
-def analyse(photo: Photo, *, proxy_long_side: int = 1500, identity: bool = True, person: bool = True) -> Faces:
-    """Every face in `photo` (landmarks, region masks, embedding if `identity`) and the person matte if `person`."""
+def analyse(photo: Photo, *, proxy_long_side: int = 1500, identity: bool = True, person: bool = True,
+            hair: bool = True) -> Faces:
+    """Every face in `photo` (landmarks, region masks, embedding if `identity`) and the person matte if
+    `person`, matted exactly along the hair if `hair` (the costliest part of analysis)."""
     from ..photo import Faces
     from ..resample import proxy_pixels
     from .landmarks import alongside, find_faces, to_uint8
@@ -52,7 +55,7 @@ def analyse(photo: Photo, *, proxy_long_side: int = 1500, identity: bool = True,
     pixels = photo.pixels
     proxy = to_uint8(proxy_pixels(photo, proxy_long_side)[0])     # once: both models take uint8
     faces = find_faces(pixels, proxy)
-    matte = alongside(person_matte, pixels, proxy, faces) if person else lambda: None
+    matte = alongside(functools.partial(person_matte, hair=hair), pixels, proxy, faces) if person else lambda: None
     for face in faces:
         face.regions = face_regions(pixels, face)
     if identity:

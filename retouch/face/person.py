@@ -246,13 +246,14 @@ def model_matte(proxy: np.ndarray, faces: list[Face], frame: tuple[int, int], gr
     return keep_people(matte, [tuple(round(v / grids.full) for v in f.box) for f in faces])
 
 
-def person_matte(pixels: np.ndarray, proxy: np.ndarray, faces: list[Face]) -> np.ndarray | None:
+def person_matte(pixels: np.ndarray, proxy: np.ndarray, faces: list[Face], *, hair: bool = True) -> np.ndarray | None:
     """Alpha matte (float32 HxW 0..1, full resolution) of the people whose `faces` were found in float RGB
-    `pixels`, or None if there are none: the refined segmentation, then matted where hair meets the
-    backdrop (matting.alpha_matte). `proxy` is the same frame downscaled; the model runs on it."""
+    `pixels`, or None if there are none: the refined segmentation, then, with `hair`, matted where hair
+    meets the backdrop (matting.alpha_matte). `proxy` is the same frame downscaled; the model runs on it."""
     height, width = pixels.shape[:2]
     grids = Grids.for_frame(width, height)
     person = model_matte(proxy, faces, (width, height), grids)
     if person.max() <= PERSON_THRESHOLD:
         return None
-    return alpha_matte(pixels, refined_matte(pixels, person, grids), faces)
+    refined = refined_matte(pixels, person, grids)
+    return alpha_matte(pixels, refined, faces) if hair else refined
