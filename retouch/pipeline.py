@@ -28,7 +28,7 @@ from . import edits, presets
 from .measure import Reference, explain_breaches, measure, reference, worst
 from .params import Points, settings
 from .budget import Budget, back_off
-from .edits._tone import union_box
+from .edits._changes import union_box
 from .photo import Box, Faces, Photo
 from .presets import Preset, Step
 

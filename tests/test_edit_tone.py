@@ -14,7 +14,7 @@ import pytest
 
 from retouch.color import delta_e, to_lab, to_linear, to_srgb
 from retouch.edits import tone
-from retouch.edits._shared import masked_blur
+from retouch.edits._skin_layers import masked_blur
 from retouch.face import analyse
 from retouch.photo import Faces
 from retouch.pipeline import blend

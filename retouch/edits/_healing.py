@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..color import from_lab, to_lab
-from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, split
+from ._skin_layers import OUTSIDE_WEIGHT, SKIN_CORE, split
 
 TEXTURE_DEPTH = 1.0        # texture is added from this many texture sigmas deep into a hole
 OFFSET_DIRECTIONS = 12     # candidate directions for the texture source patch
@@ -146,10 +146,8 @@ def tone_fill(lab: np.ndarray, holes: np.ndarray, inside: np.ndarray) -> np.ndar
     return filled
 
 
-def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *, texture: float,
-         shares: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """`rgb` with every spot healed, and the soft mask of the healed pixels, each spot's at its share of
-    `shares` (default 1: a lightened mark is healed in full and taken in at its share of the mask).
+def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *, texture: float) -> tuple[np.ndarray, np.ndarray]:
+    """`rgb` with every spot healed, and the soft mask of the healed pixels.
 
     Each spot's hole (Footprint.hole) is healed in two parts. Tone: the hole is filled by biharmonic
     interpolation from the clean skin at its edge, which continues the surrounding tone and its
@@ -161,7 +159,7 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *, texture: 
     healing costs what the spots do, not what the face does; only those windows go to CIELAB and back."""
     holes = [spot.hole() for spot in spots]
     healed, mask = rgb.astype(np.float32, copy=True), np.zeros(skin.shape, np.float32)
-    for hole, share in zip(holes, shares or [1.0] * len(holes)):
+    for hole in holes:
         reach = semi_major(hole.mask)
         pad = int(np.ceil(4 * reach)) + 3
         around = _window(hole, pad + int(np.ceil(4 * texture)) + 1, skin.shape)
@@ -185,5 +183,5 @@ def heal(rgb: np.ndarray, skin: np.ndarray, spots: list[Footprint], *, texture: 
             fill += detail - detail[inside].mean(axis=0)     # texture only: the tone is the fill's
         soft = np.clip(2.0 * cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.5), 0.0, 1.0)
         healed[window][inside] = from_lab(fill[inside])
-        mask[window] = np.maximum(mask[window], share * soft)
+        mask[window] = np.maximum(mask[window], soft)
     return healed, mask

@@ -35,8 +35,8 @@ from ..params import Param, param
 from ..photo import Box, Faces, Photo
 from ..resample import shrink, upsample
 from . import Change, Edit, register
-from ._shared import masked_blur, robust_spread
-from ._tone import smoothstep
+from ._skin_layers import masked_blur, robust_spread
+from ._changes import smoothstep
 from ._healing import Footprint, heal, semi_major
 
 

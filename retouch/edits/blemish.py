@@ -45,7 +45,7 @@ from ..params import Param, ParamError, declarations, param, points, settings
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
 from ._healing import Footprint, disc, heal, semi_major, tone_fill
-from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread
+from ._skin_layers import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread
 
 # All sizes in inter-ocular distances unless named _PX.
 TEXTURE_SIZE = 0.03        # sigma splitting tone from texture (pores) when healing

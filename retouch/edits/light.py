@@ -29,7 +29,7 @@ from ..resample import shrink
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._tone import combine, crop, grow_box, masked_change, smoothstep
+from ._changes import combine, crop, grow_box, masked_change, smoothstep
 
 STRENGTH = Param(0.8, 0.0, 1.0, 1.0,
                  "how much of the light correction to apply; its gains are already capped at max_ev, "

@@ -21,7 +21,7 @@ pixel less far, and a channel clipped at black removes less still (tested on fla
 biden's colour: every pixel of a strong highlight keeps at least 40% of its excess).
 
 The field is smooth at the texture scale, so it is worked out with the face at most WORK_INTEROCULAR px
-between the eyes and enlarged (_shared.at_working_scale).
+between the eyes and enlarged (_skin_layers.at_working_scale).
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from ..color import to_linear, to_srgb
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._shared import OUTSIDE_WEIGHT, at_working_scale, blur, each_face, masked_blur
-from ._tone import smoothstep, support
+from ._skin_layers import OUTSIDE_WEIGHT, at_working_scale, blur, each_face, masked_blur
+from ._changes import smoothstep, support
 
 
 @dataclass(frozen=True)

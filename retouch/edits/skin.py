@@ -35,7 +35,7 @@ from ..resample import shrink, upsample
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._shared import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
+from ._skin_layers import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
 
 
 @dataclass(frozen=True)

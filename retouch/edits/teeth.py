@@ -17,7 +17,7 @@ from ..color import moved_in_lab, to_lab
 from ..params import Param, param
 from ..photo import Face, Faces, Photo
 from . import Change, Edit, register
-from ._tone import combine, crop, masked_change, region_extent, smoothstep
+from ._changes import combine, crop, masked_change, region_extent, smoothstep
 
 STRENGTH = Param(0.7, 0.0, 1.0, 1.0,
                  "how much of the whitening to apply; the edit itself stops at an L* cap and a b* floor, "

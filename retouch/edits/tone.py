@@ -14,7 +14,7 @@ Bounds: `amount`'s hard maximum 0.8 leaves at least a fifth of the skin's colour
 never looks painted; `size` stops at the width of a face's broad colour zones.
 
 The change is smooth at the texture scale, so it is worked out with the face at most WORK_INTEROCULAR px
-between the eyes and enlarged (_shared.at_working_scale).
+between the eyes and enlarged (_skin_layers.at_working_scale).
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from ..color import moved_in_lab, to_lab
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._shared import OUTSIDE_WEIGHT, at_working_scale, each_face, masked_blur
-from ._tone import support
+from ._skin_layers import OUTSIDE_WEIGHT, at_working_scale, each_face, masked_blur
+from ._changes import support
 
 
 @dataclass(frozen=True)

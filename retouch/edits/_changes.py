@@ -1,4 +1,4 @@
-"""Helpers shared by the face edits (light, eyes, teeth; skin and blemish via _shared): boxes, soft ramps,
+"""Helpers shared by the face edits (light, eyes, teeth; skin and blemish via _skin_layers): boxes, soft ramps,
 and joining per-face changes.
 
 These edits work face by face on a crop and change it by a per-pixel amount; the pipeline then blends

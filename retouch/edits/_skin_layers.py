@@ -15,7 +15,7 @@ import numpy as np
 from ..resample import shrink, upsample
 from ..photo import Box, Face, Faces, Photo
 from . import Change
-from ._tone import combine, crop, grow_box
+from ._changes import combine, crop, grow_box
 
 # Skin mask values above this count as skin (for noise estimates, and where spots may be healed).
 SKIN_CORE = 0.5
