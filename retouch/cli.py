@@ -114,6 +114,20 @@ def declared_option(flag: str, dest: str, params_type: type, name: str, help_tex
     return click.option(flag, dest, type=kind, help=f"{declared.doc[:1].upper()}{declared.doc[1:]}; {help_text}.")
 
 
+def session_options(command):
+    """OUT_DIR and the options `batch` and `watch` share: the preset, workers, subfolders, output format."""
+    for option in reversed([
+            click.argument("out_dir", type=click.Path(path_type=Path)),
+            click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file."),
+            click.option("--workers", type=click.IntRange(1),
+                         help="Worker processes (default: one per CPU, memory allowing)."),
+            click.option("--recursive", is_flag=True,
+                         help="Include subfolders (their structure is kept in OUT_DIR)."),
+            declared_option("--format", "fmt", Output, "format", "default: the preset's")]):
+        command = option(command)
+    return command
+
+
 MAX_MEGAPIXELS = click.option(
     "--max-megapixels", type=FiniteFloatRange(1, 2000), default=250, show_default=True,
     help="Refuse larger images (decompression-bomb guard).")
@@ -402,12 +416,7 @@ class ProgressLine:
 
 @main.command()
 @click.argument("session_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
-@click.option("--workers", type=click.IntRange(1),
-              help="Worker processes (default: one per CPU, memory allowing).")
-@click.option("--recursive", is_flag=True, help="Include subfolders (their structure is kept in OUT_DIR).")
-@declared_option("--format", "fmt", Output, "format", "default: the preset's; RAW -> 16-bit TIFF")
+@session_options
 @click.option("--dry-run", is_flag=True, help="List what would be done or skipped; write nothing.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Worker processes on this machine, or a Dask cluster.")
@@ -467,12 +476,7 @@ def batch(session_dir: Path, out_dir: Path, preset: str, workers: int | None, re
 
 @main.command(name="watch")
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--preset", default="natural", show_default=True, help="Preset name or .toml file.")
-@click.option("--workers", type=click.IntRange(1),
-              help="Worker processes (default: one per CPU, memory allowing).")
-@click.option("--recursive", is_flag=True, help="Include subfolders (their structure is kept in OUT_DIR).")
-@declared_option("--format", "fmt", Output, "format", "default: the preset's; RAW -> 16-bit TIFF")
+@session_options
 @click.option("--gallery", type=click.Path(file_okay=False, path_type=Path),
               help="Where the client gallery is kept up to date (default: OUT_DIR/gallery).")
 @click.option("--title", help="The gallery's title (default: the output folder's name).")
