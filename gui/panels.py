@@ -226,10 +226,13 @@ class EditPanel(QWidget):
 # --- measures -------------------------------------------------------------------------------------
 
 def measure_rows(flat: dict[str, float | None], budget: Budget) -> list[tuple[str, str, str, bool]]:
-    """(measure, value, limit, within budget) per budgeted measure, in the measure table's order."""
+    """(measure, value, limit, within budget) per budgeted measure that applies to this photo (a measure not
+    taken here, e.g. the hair edge where no background was replaced, has no row), in the table's order."""
     broken = set(budget.breaches(flat))
     rows = []
     for name, (side, limit) in budget.table().items():
+        if name not in flat:
+            continue
         entry = MEASURES[name]
         rows.append((entry.label, entry.show(flat.get(name)),
                      ("\u2265 " if side == "min" else "\u2264 ") + entry.show(limit), name not in broken))

@@ -262,6 +262,8 @@ def test_opening_a_folder_shows_the_first_photo_with_its_measures(qtbot, window,
     assert [r[0] for r in rows][:2] == ["Identity (same person)", "Skin tone shift, mean dE"]
     assert window.measures.table.item(0, 1).text() == rows[0][1]
     assert all(ok for *_, ok in rows)
+    assert "Old backdrop left at the edge" not in [r[0] for r in rows]     # natural replaces no background
+    assert window.measures.table.rowCount() == len(rows)
 
 
 def test_stepping_through_photos_shows_errors_in_the_status_area(qtbot, window, folder):
