@@ -124,11 +124,11 @@ def each_face(photo: Photo, faces: Faces, margin: float, work: FaceWork) -> Chan
     return combine(photo, parts)
 
 
-SmallWork = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+SmallWork = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray | None]]
 
 
 def at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float, largest: float,
-                     work: SmallWork) -> tuple[np.ndarray, np.ndarray]:
+                     work: SmallWork) -> tuple[np.ndarray, np.ndarray | None]:
     """A smooth change worked out on a small copy of a face's crop and applied at full resolution.
 
     `work(rgb, skin, interocular)` returns the edited RGB and the 0..1 weight of where it acted. It runs
@@ -136,7 +136,8 @@ def at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float, larg
     `largest` px; the change it makes there (edited - rgb, which must be smooth at that scale) and its
     weight are enlarged over exactly the part of the crop the small copy covers, and the change is added
     to the full-resolution crop. The fine detail is never resampled, so skin keeps its texture, and a
-    24-megapixel face costs what a small one does. Returns (edited crop, weight) at full resolution."""
+    24-megapixel face costs what a small one does. Returns (edited crop, weight) at full resolution; a
+    `work` whose weight is None (the caller keeps its own mask) gets None back, and no enlarging for it."""
     scale = min(1.0, largest / max(interocular, 1.0))
     if scale == 1.0:
         return work(rgb, skin, interocular)
@@ -146,4 +147,5 @@ def at_working_scale(rgb: np.ndarray, skin: np.ndarray, interocular: float, larg
     edited, weight = work(rgb_small, skin_small, interocular * small[0] / extent[0])
     factor = (extent[0] / small[0], extent[1] / small[1])
     change = upsample(edited - rgb_small, factor, (0, 0), (width, height))
-    return np.clip(rgb + change, 0.0, 1.0), upsample(weight, factor, (0, 0), (width, height))
+    return (np.clip(rgb + change, 0.0, 1.0),
+            None if weight is None else upsample(weight, factor, (0, 0), (width, height)))

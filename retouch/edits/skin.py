@@ -31,11 +31,10 @@ import numpy as np
 
 from ..color import moved_in_lab, to_lab
 from ..face.outline import depth_inside
-from ..resample import shrink, upsample
 from ..params import Param, param
 from ..photo import Box, Face, Faces, Photo
 from . import Change, Edit, register
-from ._skin_layers import OUTSIDE_WEIGHT, SKIN_CORE, each_face, masked_blur, robust_spread, split
+from ._skin_layers import OUTSIDE_WEIGHT, SKIN_CORE, at_working_scale, each_face, masked_blur, robust_spread, split
 
 
 @dataclass(frozen=True)
@@ -98,21 +97,13 @@ def removed_blotches(lab: np.ndarray, skin: np.ndarray, interocular: float, para
 
 
 def smooth_face(rgb: np.ndarray, skin: np.ndarray, face: Face, params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """One face's RGB crop with its skin's mid band evened out (worked out at the working scale), and the
-    skin mask it acted on. The crop is shrunk by whole blocks first (resample.shrink, OpenCV's fast path), and
-    the change is enlarged back over exactly the part of the crop the shrunk copy covers."""
-    scale = min(1.0, WORK_INTEROCULAR / max(face.interocular, 1.0))
-    height, width = skin.shape
-    if scale == 1.0:
-        lab = to_lab(rgb)
-        return moved_in_lab(rgb, lab, lab - removed_blotches(lab, skin, face.interocular, params)), skin
-    small = (max(2, round(width * scale)), max(2, round(height * scale)))
-    (rgb_small, extent), (skin_small, _) = shrink(rgb, small), shrink(skin, small)
-    lab = to_lab(rgb_small)
-    removed = removed_blotches(lab, skin_small, face.interocular * small[0] / extent[0], params)
-    change = moved_in_lab(rgb_small, lab, lab - removed) - rgb_small
-    enlarged = upsample(change, (extent[0] / small[0], extent[1] / small[1]), (0, 0), (width, height))
-    return np.clip(rgb + enlarged, 0.0, 1.0), skin
+    """One face's RGB crop with its skin's mid band evened out (worked out at the working scale, see
+    _skin_layers.at_working_scale), and the skin mask it acted on."""
+    def evened(small_rgb: np.ndarray, small_skin: np.ndarray, interocular: float) -> tuple[np.ndarray, None]:
+        lab = to_lab(small_rgb)
+        return moved_in_lab(small_rgb, lab, lab - removed_blotches(lab, small_skin, interocular, params)), None
+
+    return at_working_scale(rgb, skin, face.interocular, WORK_INTEROCULAR, evened)[0], skin
 
 
 def apply(photo: Photo, faces: Faces, params: Params) -> Change:
