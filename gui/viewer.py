@@ -56,7 +56,7 @@ def qimage(rgb: np.ndarray) -> QImage:
 
 class Layer:
     """One side's 8-bit pixels, and its image at the scale last drawn: scaled down once per scale (Qt's
-    smooth scaling averages areas, ~3x faster than OpenCV's INTER_AREA here), so repaints (dragging the
+    smooth scaling averages areas, faster here than OpenCV's INTER_AREA), so repaints (dragging the
     split line, panning) only copy pixels. At 100% and above: the pixels."""
 
     def __init__(self, rgb: np.ndarray):

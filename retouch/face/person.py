@@ -26,9 +26,7 @@ the inside and the far background stay exactly 1 and 0. Three grids, each an int
 The filter can change the matte only within two of its windows of the edge; only tiles near that band
 read the photo, only tiles that hold it are computed on the finer grids and upsampled, the others are
 exactly 0 or 1 (0 is left as allocated). Against the guided filter run on the whole working frame the
-edge differs by ~0.01 on average (astronaut at 16 MP, tests/test_face_matte.py). On 2 shared CPU cores
-the matte of the 6000x4000 benchmark portrait went from 0.26-0.34 s (the filter over the whole 2.5 MP
-working frame, then the whole frame resized) to ~0.06 s.
+edge differs by ~0.01 on average (astronaut at 16 MP, tests/test_face_matte.py).
 """
 from __future__ import annotations
 
@@ -123,7 +121,7 @@ def guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int, eps:
     """The colour guided filter of `source` (float32 HxW) by `guide` (float32 HxWx3), as its window-averaged
     linear coefficients (HxWx4: a for R, G, B, then b): the filtered source is a . guide + b (see linear),
     and upsampled a and b applied to a finer copy of the guide give the fast guided filter. `eps` is in
-    guide units squared. Every term is a contiguous plane (interleaved channels were ~3x slower)."""
+    guide units squared. Every term is a contiguous plane (interleaved channels are slower)."""
     def mean(image: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1))
 
